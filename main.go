@@ -1,0 +1,69 @@
+// Command metascope is the Metascope workstation for brain metastases on
+// multiparametric MRI, and its headless commands. Every command calls the
+// same package functions the GUI calls; nothing is implemented twice.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// command is one subcommand: run gets the arguments after its name and
+// returns the process exit code.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+// Exit codes shared by all commands.
+const (
+	exitOK    = 0
+	exitError = 1 // the command ran and failed (bad file, failed job)
+	exitUsage = 2 // bad flags or arguments
+)
+
+// commands lists every subcommand. Each lives in its own cmd_<name>.go.
+func commands() []command {
+	cmds := []command{
+		// one entry per subcommand, kept sorted by name
+	}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
+	return cmds
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" {
+		usage(stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "metascope: unknown command %q\n\n", name)
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Metascope: brain metastases on multiparametric MRI (not a medical device).")
+	fmt.Fprintln(w, "\nUsage: metascope <command> [flags]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'metascope <command> -h' for a command's flags.")
+}
