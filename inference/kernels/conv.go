@@ -1,0 +1,263 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// CPU is the Backend on a Gemm. Its convolution needs no im2col buffer: with
+// the input of one sample stored as a [cin][D*H*W] matrix, the output voxel
+// (z, y, x) written at the input's flat index q = z*H*W + y*W + x, and the
+// kernel tap (a, b, c) at flat offset o = a*H*W + b*W + c, the layer is
+//
+//	Y[:, q] = sum over the k^3 taps of W_tap [cout x cin] * X[:, q+o]
+//
+// and X[:, o : o+Q] is a contiguous column window of X. Each tap is one
+// SGEMM on a window, BLIS packs the window itself, and the columns that fall
+// on x >= W-k+1 or y >= H-k+1 (the row wrap) are computed and dropped. The
+// columns are cut into chunks so that one chunk's output stays in cache
+// while all taps accumulate into it, and chunks are spread over goroutines.
+type CPU struct {
+	gemm    Gemm
+	threads int
+	chunk   int
+}
+
+// NewCPU returns the CPU backend on g with the given number of goroutines.
+func NewCPU(g Gemm, threads int) *CPU {
+	if threads < 1 {
+		threads = 1
+	}
+	return &CPU{gemm: g, threads: threads, chunk: 2048}
+}
+
+// Name implements Backend.
+func (c *CPU) Name() string { return fmt.Sprintf("cpu/%s/%d threads", c.gemm.Name(), c.threads) }
+
+// Gemm implements Backend.
+func (c *CPU) Gemm() Gemm { return c.gemm }
+
+// parallelFor runs f(i) for i in [0, n) on up to threads goroutines; f gets
+// the worker's index so it can use a per-worker buffer.
+func parallelFor(n, threads int, f func(worker, i int)) {
+	if threads > n {
+		threads = n
+	}
+	if threads <= 1 {
+		for i := 0; i < n; i++ {
+			f(0, i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < threads; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				f(w, i)
+			}
+		}(w)
+	}
+	wg.Wait()
+}
+
+// taps returns the flat offsets of the k^3 kernel taps in an input of shape xs,
+// in the weights' (a, b, c) order.
+func taps(xs Shape5, k int) []int {
+	o := make([]int, 0, k*k*k)
+	hw := xs[3] * xs[4]
+	for a := 0; a < k; a++ {
+		for b := 0; b < k; b++ {
+			for c := 0; c < k; c++ {
+				o = append(o, a*hw+b*xs[4]+c)
+			}
+		}
+	}
+	return o
+}
+
+// tapMajor reorders weights [cout][cin][t] into [t][cout][cin].
+func tapMajor(w []float32, cout, cin, t int) []float32 {
+	r := make([]float32, len(w))
+	for o := 0; o < cout; o++ {
+		for i := 0; i < cin; i++ {
+			for j := 0; j < t; j++ {
+				r[(j*cout+o)*cin+i] = w[(o*cin+i)*t+j]
+			}
+		}
+	}
+	return r
+}
+
+func checkConv(xs Shape5, cout, k int, lens map[string][2]int) {
+	if err := xs.Validate(); err != nil || k < 1 || cout < 1 || xs[2] < k || xs[3] < k || xs[4] < k {
+		panic(fmt.Sprintf("kernels: conv3d: input %v too small for kernel %d (or %d filters)", xs, k, cout))
+	}
+	for name, l := range lens {
+		if l[0] != l[1] {
+			panic(fmt.Sprintf("kernels: conv3d: %s has %d elements, want %d", name, l[0], l[1]))
+		}
+	}
+}
+
+// Conv3D implements Backend.
+func (c *CPU) Conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias []float32) {
+	ys := ConvOut(xs, cout, k)
+	cin, t := xs[1], k*k*k
+	checkConv(xs, cout, k, map[string][2]int{"x": {len(x), xs.Len()}, "y": {len(y), ys.Len()}, "w": {len(w), cout * cin * t}})
+	if bias != nil && len(bias) != cout {
+		panic(fmt.Sprintf("kernels: conv3d: bias has %d elements, want %d", len(bias), cout))
+	}
+	wr := tapMajor(w, cout, cin, t)
+	off := taps(xs, k)
+	S, H, W := xs.Spatial(), xs[3], xs[4]
+	Do, Ho, Wo := ys[2], ys[3], ys[4]
+	Q := (Do-1)*H*W + (Ho-1)*W + Wo
+	nChunks := (Q + c.chunk - 1) / c.chunk
+	bufs := make([][]float32, c.threads)
+	parallelFor(xs[0]*nChunks, c.threads, func(wk, job int) {
+		n, ch := job/nChunks, job%nChunks
+		q0 := ch * c.chunk
+		q1 := min(q0+c.chunk, Q)
+		cols := q1 - q0
+		if bufs[wk] == nil {
+			bufs[wk] = make([]float32, cout*c.chunk)
+		}
+		tmp := bufs[wk][:cout*cols]
+		xn := x[n*cin*S : (n+1)*cin*S]
+		for j, o := range off {
+			beta := float32(1)
+			if j == 0 {
+				beta = 0
+			}
+			c.gemm.Sgemm(false, false, cout, cols, cin, 1, wr[j*cout*cin:(j+1)*cout*cin], cin,
+				xn[q0+o:], S, beta, tmp, cols)
+		}
+		// Scatter the valid columns into y.
+		yn := y[n*ys[1]*ys.Spatial():]
+		for q := q0; q < q1; {
+			z, r := q/(H*W), q%(H*W)
+			yy, xx := r/W, r%W
+			run := min(W-xx, q1-q) // stay within one input row
+			if z < Do && yy < Ho && xx < Wo {
+				nv := min(run, Wo-xx)
+				for o := 0; o < cout; o++ {
+					dst := yn[o*ys.Spatial()+(z*Ho+yy)*Wo+xx:][:nv]
+					src := tmp[o*cols+q-q0:][:nv]
+					if bias != nil {
+						b := bias[o]
+						for i := range dst {
+							dst[i] = src[i] + b
+						}
+					} else {
+						copy(dst, src)
+					}
+				}
+			}
+			q += run
+		}
+	})
+}
+
+// padded writes dy of one sample into the flat index space of the input
+// (zeros on the wrapped columns), shifted right by lead columns, so that every
+// window the backward passes need is in range.
+func padded(dst []float32, dyn []float32, xs, ys Shape5, lead int) {
+	clear(dst)
+	S, H, W := xs.Spatial(), xs[3], xs[4]
+	Do, Ho, Wo := ys[2], ys[3], ys[4]
+	stride := len(dst) / ys[1]
+	_ = S
+	for o := 0; o < ys[1]; o++ {
+		for z := 0; z < Do; z++ {
+			for yy := 0; yy < Ho; yy++ {
+				copy(dst[o*stride+lead+z*H*W+yy*W:][:Wo], dyn[o*ys.Spatial()+(z*Ho+yy)*Wo:][:Wo])
+			}
+		}
+	}
+}
+
+// Conv3DBackwardData implements Backend: dX[:, p] = sum over taps of
+// W_tap^T * dY[:, p-o], a full convolution done as shifted windows of a
+// zero-padded copy of dY.
+func (c *CPU) Conv3DBackwardData(dx []float32, xs Shape5, dy []float32, w []float32, cout, k int) {
+	ys := ConvOut(xs, cout, k)
+	cin, t := xs[1], k*k*k
+	checkConv(xs, cout, k, map[string][2]int{"dx": {len(dx), xs.Len()}, "dy": {len(dy), ys.Len()}, "w": {len(w), cout * cin * t}})
+	wr := tapMajor(w, cout, cin, t)
+	off := taps(xs, k)
+	S := xs.Spatial()
+	lead := off[len(off)-1]
+	stride := S + lead
+	pad := make([]float32, cout*stride)
+	nChunks := (S + c.chunk - 1) / c.chunk
+	for n := 0; n < xs[0]; n++ {
+		padded(pad, dy[n*ys[1]*ys.Spatial():(n+1)*ys[1]*ys.Spatial()], xs, ys, lead)
+		dxn := dx[n*cin*S : (n+1)*cin*S]
+		parallelFor(nChunks, c.threads, func(_, ch int) {
+			p0 := ch * c.chunk
+			p1 := min(p0+c.chunk, S)
+			for j, o := range off {
+				beta := float32(1)
+				if j == 0 {
+					beta = 0
+				}
+				c.gemm.Sgemm(true, false, cin, p1-p0, cout, 1, wr[j*cout*cin:(j+1)*cout*cin], cin,
+					pad[p0-o+lead:], stride, beta, dxn[p0:], S)
+			}
+		})
+	}
+}
+
+// Conv3DBackwardFilter implements Backend: dW_tap = sum over samples of
+// dY * X[:, o:o+Q]^T, one SGEMM per tap with the long dimension inside.
+func (c *CPU) Conv3DBackwardFilter(dw, db []float32, x []float32, xs Shape5, dy []float32, cout, k int) {
+	ys := ConvOut(xs, cout, k)
+	cin, t := xs[1], k*k*k
+	checkConv(xs, cout, k, map[string][2]int{"x": {len(x), xs.Len()}, "dy": {len(dy), ys.Len()}, "dw": {len(dw), cout * cin * t}})
+	off := taps(xs, k)
+	S, H, W := xs.Spatial(), xs[3], xs[4]
+	Q := (ys[2]-1)*H*W + (ys[3]-1)*W + ys[4]
+	pad := make([]float32, cout*S)
+	dwr := make([]float32, len(dw))
+	for n := 0; n < xs[0]; n++ {
+		padded(pad, dy[n*ys[1]*ys.Spatial():(n+1)*ys[1]*ys.Spatial()], xs, ys, 0)
+		xn := x[n*cin*S : (n+1)*cin*S]
+		beta := float32(1)
+		if n == 0 {
+			beta = 0
+		}
+		parallelFor(t, c.threads, func(_, j int) {
+			c.gemm.Sgemm(false, true, cout, cin, Q, 1, pad, S, xn[off[j]:], S, beta, dwr[j*cout*cin:(j+1)*cout*cin], cin)
+		})
+	}
+	for o := 0; o < cout; o++ {
+		for i := 0; i < cin; i++ {
+			for j := 0; j < t; j++ {
+				dw[(o*cin+i)*t+j] = dwr[(j*cout+o)*cin+i]
+			}
+		}
+	}
+	if db != nil {
+		if len(db) != cout {
+			panic(fmt.Sprintf("kernels: conv3d: bias gradient has %d elements, want %d", len(db), cout))
+		}
+		sp := ys.Spatial()
+		for o := range db {
+			var s float64
+			for n := 0; n < ys[0]; n++ {
+				for _, v := range dy[(n*cout+o)*sp : (n*cout+o+1)*sp] {
+					s += float64(v)
+				}
+			}
+			db[o] = float32(s)
+		}
+	}
+}
