@@ -26,12 +26,12 @@ import (
 // Header is what a NIfTI header says, with the affine resolved by the NIfTI
 // precedence rules.
 type Header struct {
-	Version      int     // 1 or 2
-	Dims         [3]int  // first three dimensions
-	AllDims      []int   // dim[1..dim[0]]
-	Datatype     string  // "int16", "float32", "rgb24", ...
-	DatatypeCode int     // NIfTI datatype code
-	Bitpix       int     // bits per voxel as the header states it
+	Version      int    // 1 or 2
+	Dims         [3]int // first three dimensions
+	AllDims      []int  // dim[1..dim[0]]
+	Datatype     string // "int16", "float32", "rgb24", ...
+	DatatypeCode int    // NIfTI datatype code
+	Bitpix       int    // bits per voxel as the header states it
 	Pixdim       [3]float64
 	Units        string // spatial units: "mm", "m", "um" or "unknown"
 	// Affine maps voxel indices to RAS+ mm (NIfTI world space is RAS+).
