@@ -49,7 +49,6 @@ func modifierSet(g volume.Grid, m Modifier) []bool {
 	return out
 }
 
-
 // mniHead reads the real MNI head (182 x 218 x 182, 1 mm, LAS).
 func mniHead(t testing.TB) *volume.Volume {
 	t.Helper()

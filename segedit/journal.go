@@ -247,4 +247,3 @@ func (j *journal) close() error {
 
 // records reports whether anything follows the header.
 func (j *journal) hasRecords() bool { return j != nil && j.size > journalHeaderLen }
-

@@ -94,7 +94,6 @@ func (s EditorState) Validate() error {
 	return nil
 }
 
-
 // MarshalJSON writes the sequence by name ("t1c").
 func (s EditorState) MarshalJSON() ([]byte, error) {
 	type plain EditorState // drops the methods, avoiding recursion
