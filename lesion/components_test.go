@@ -42,7 +42,7 @@ func TestComponentsTouchingLesions(t *testing.T) {
 func TestComponentsStatsKnown(t *testing.T) {
 	l := volume.NewLabel(grid(10, 10, 10))
 	box(l, [3]int{1, 2, 3}, [3]int{3, 2, 4}, 2) // 3x1x2 = 6 voxels, value 2
-	l.Set(9, 9, 9, 1)                          // a single voxel in the far corner
+	l.Set(9, 9, 9, 1)                           // a single voxel in the far corner
 	prob := volume.New(l.Grid)
 	for i := range prob.Data {
 		prob.Data[i] = float32(i%7) / 8

@@ -274,7 +274,7 @@ func Quantile(sorted []float64, p float64) float64 {
 // than two pairs or when either side has no variance.
 func Pearson(x, y []float64) float64 {
 	n := len(x)
-	if n < 2 || len(y) != n {
+	if n < 2 || len(y) != n || constant(x) || constant(y) {
 		return math.NaN()
 	}
 	var mx, my float64
@@ -291,8 +291,16 @@ func Pearson(x, y []float64) float64 {
 		sxx += dx * dx
 		syy += dy * dy
 	}
-	if sxx == 0 || syy == 0 {
-		return math.NaN()
-	}
 	return sxy / math.Sqrt(sxx*syy)
+}
+
+// constant reports whether all values are equal (tested directly: the
+// rounding of a mean can leave a spurious tiny variance).
+func constant(x []float64) bool {
+	for _, v := range x[1:] {
+		if v != x[0] {
+			return false
+		}
+	}
+	return true
 }

@@ -135,8 +135,22 @@ func PlotFROCWithPoints(path string, curves map[string][]FROCPoint, points map[s
 	p.Title.Text = "FROC: lesion sensitivity vs false positives per scan"
 	p.X.Label.Text = "Mean false positives per scan"
 	p.Y.Label.Text = "Sensitivity"
-	p.Y.Min, p.Y.Max = 0, 1.02
+	p.Y.Min, p.Y.Max = 0, 1.05
 	p.X.Min = 0
+	xmax := 0.0
+	for _, pts := range curves {
+		for _, pt := range pts {
+			if !math.IsNaN(pt.FPPerScan) {
+				xmax = math.Max(xmax, pt.FPPerScan)
+			}
+		}
+	}
+	for _, pt := range points {
+		if !math.IsNaN(pt.FPPerScan) {
+			xmax = math.Max(xmax, pt.FPPerScan)
+		}
+	}
+	p.X.Max = math.Max(1, xmax*1.05)
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = false
 	p.Legend.Left = false
@@ -167,8 +181,8 @@ func PlotFROCWithPoints(path string, curves map[string][]FROCPoint, points map[s
 		if err != nil {
 			return fmt.Errorf("plot FROC %s: %w", path, err)
 		}
-		s.GlyphStyle.Shape = plotutil.Shape(4 + i)
-		s.GlyphStyle.Radius = vg.Points(5)
+		s.GlyphStyle.Shape = plotutil.Shape(5 + i)
+		s.GlyphStyle.Radius = vg.Points(6)
 		s.GlyphStyle.Color = plotutil.Color(len(names) + i)
 		p.Add(s)
 		p.Legend.Add(n, s)

@@ -245,16 +245,34 @@ func perturb(truth *volume.Label, rng *rand.Rand) *volume.Label {
 			}
 		}
 	}
-	// Drop a random slab (misses), add false positives.
-	k0 := rng.IntN(nz)
-	for j := 0; j < ny; j++ {
-		for i := 0; i < nx; i++ {
-			for k := k0; k < min(nz, k0+6); k++ {
-				p.Set(i, j, k, 0)
+	// Drop two random slabs (misses), add false positives.
+	for range 2 {
+		k0 := rng.IntN(nz)
+		for j := 0; j < ny; j++ {
+			for i := 0; i < nx; i++ {
+				for k := k0; k < min(nz, k0+5); k++ {
+					p.Set(i, j, k, 0)
+				}
 			}
 		}
 	}
 	blobs(p, rng, 3, 1, 3)
-	speckle(p, rng, 0.0005)
+	speckle(p, rng, 0.0001)
 	return p
+}
+
+// naivePrune removes flood-filled components under minCM3, voxel by voxel.
+func naivePrune(l *volume.Label, minCM3 float64, conn Connectivity) *volume.Label {
+	labels, n := slowLabels(l, conn)
+	size := make([]int, n+1)
+	for _, id := range labels {
+		size[id]++
+	}
+	out := l.Clone()
+	for idx, id := range labels {
+		if id != 0 && float64(size[id])*l.VoxelVolumeMM3()/1000 < minCM3*(1-1e-9) {
+			out.Data[idx] = 0
+		}
+	}
+	return out
 }
