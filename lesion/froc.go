@@ -88,6 +88,43 @@ func FROC(truths []*volume.Label, probs []*volume.Volume, thresholds []float64, 
 	return pts
 }
 
+// PoolFROC sums FROC points computed separately (per case, or per batch
+// of cases, with the same thresholds) into the cohort's points, so that a
+// caller need not hold every probability map in memory at once.
+// It panics when the curves have different thresholds.
+func PoolFROC(parts ...[]FROCPoint) []FROCPoint {
+	if len(parts) == 0 {
+		return nil
+	}
+	out := make([]FROCPoint, len(parts[0]))
+	for i, p := range parts[0] {
+		out[i] = FROCPoint{Threshold: p.Threshold}
+	}
+	for _, part := range parts {
+		if len(part) != len(out) {
+			panic("lesion.PoolFROC: curves of different lengths")
+		}
+		for i, p := range part {
+			if p.Threshold != out[i].Threshold {
+				panic("lesion.PoolFROC: curves with different thresholds")
+			}
+			out[i].TP += p.TP
+			out[i].FN += p.FN
+			out[i].FP += p.FP
+			out[i].Scans += p.Scans
+		}
+	}
+	for i := range out {
+		p := &out[i]
+		p.Sensitivity = frac(p.TP, p.TP+p.FN)
+		p.FPPerScan = math.NaN()
+		if p.Scans > 0 {
+			p.FPPerScan = float64(p.FP) / float64(p.Scans)
+		}
+	}
+	return out
+}
+
 // Thresholds returns n evenly spaced thresholds strictly inside (0, 1):
 // 1/(n+1), ..., n/(n+1).
 func Thresholds(n int) []float64 {
@@ -103,8 +140,34 @@ func WriteFROCCSV(w io.Writer, pts []FROCPoint) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"threshold", "sensitivity", "fps_per_scan", "tp", "fn", "fp", "scans"})
 	for _, p := range pts {
-		cw.Write([]string{num(p.Threshold), num(p.Sensitivity), num(p.FPPerScan),
-			strconv.Itoa(p.TP), strconv.Itoa(p.FN), strconv.Itoa(p.FP), strconv.Itoa(p.Scans)})
+		cw.Write(frocRecord(p))
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write FROC CSV: %w", err)
+	}
+	return nil
+}
+
+func frocRecord(p FROCPoint) []string {
+	return []string{num(p.Threshold), num(p.Sensitivity), num(p.FPPerScan),
+		strconv.Itoa(p.TP), strconv.Itoa(p.FN), strconv.Itoa(p.FP), strconv.Itoa(p.Scans)}
+}
+
+// WriteFROCCurvesCSV writes several named curves (in name order) as one
+// CSV whose first column is the curve's name.
+func WriteFROCCurvesCSV(w io.Writer, curves map[string][]FROCPoint) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"curve", "threshold", "sensitivity", "fps_per_scan", "tp", "fn", "fp", "scans"})
+	names := make([]string, 0, len(curves))
+	for n := range curves {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, p := range curves[n] {
+			cw.Write(append([]string{n}, frocRecord(p)...))
+		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

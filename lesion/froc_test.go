@@ -68,6 +68,14 @@ func TestFROCExactPoints(t *testing.T) {
 			t.Errorf("threshold %v: got %+v, want %+v", ths[i], got[i], w)
 		}
 	}
+	// Per-case curves pooled give the same points.
+	pooled := PoolFROC(FROC(truths[:1], probs[:1], ths, DefaultEvalOptions()),
+		FROC(truths[1:], probs[1:], ths, DefaultEvalOptions()))
+	for i := range got {
+		if pooled[i] != got[i] {
+			t.Errorf("pooled %+v, whole %+v", pooled[i], got[i])
+		}
+	}
 	// Without the size rule the speck is a false positive at 0.92.
 	opts := DefaultEvalOptions()
 	opts.MinCM3 = 0
@@ -90,6 +98,13 @@ func TestFROCCSVAndPlot(t *testing.T) {
 	// Threshold 0.1 (1/10): all three found, 2 FP over 2 scans.
 	if lines[1] != "0.1,1,1,3,0,2,2" {
 		t.Errorf("first row %q", lines[1])
+	}
+	buf.Reset()
+	if err := WriteFROCCurvesCSV(&buf, map[string][]FROCPoint{"b": pts[:1], "a": pts[:2]}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "curve,threshold,sensitivity,fps_per_scan,tp,fn,fp,scans\na,0.1,1,1,3,0,2,2\na,0.2,1,1,3,0,2,2\nb,0.1,1,1,3,0,2,2\n"; buf.String() != want {
+		t.Errorf("curves CSV:\n%s\nwant\n%s", buf.String(), want)
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "froc.png")
