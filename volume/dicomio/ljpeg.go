@@ -1,0 +1,340 @@
+package dicomio
+
+import (
+	"errors"
+	"fmt"
+)
+
+// decodeLosslessJPEG decodes a single-component lossless JPEG image
+// (ITU T.81 process 14: SOF3, Huffman coding, predictors 1-7, point
+// transform, restart intervals) as DICOM transfer syntaxes
+// 1.2.840.10008.1.2.4.57 and .70 carry it. It returns rows*cols unsigned
+// samples and the sample precision.
+func decodeLosslessJPEG(data []byte, rows, cols int) ([]uint32, int, error) {
+	d := &ljpeg{data: data}
+	out, err := d.decode(rows, cols)
+	if err != nil {
+		return nil, 0, fmt.Errorf("lossless JPEG: %w", err)
+	}
+	return out, d.precision, nil
+}
+
+type huffTable struct {
+	maxcode [18]int32 // largest code of each length, -1 when none
+	valptr  [17]int32 // index in vals of the first code of each length
+	mincode [17]int32
+	vals    []byte
+	ok      bool
+}
+
+type ljpeg struct {
+	data      []byte
+	pos       int
+	precision int
+	height    int
+	width     int
+	tables    [4]huffTable
+	restart   int
+	// bit reader
+	acc       uint32
+	nbits     uint
+	hitMarker bool
+}
+
+var errShort = errors.New("data ends inside a segment")
+
+func (d *ljpeg) u16(at int) (int, error) {
+	if at+2 > len(d.data) {
+		return 0, errShort
+	}
+	return int(d.data[at])<<8 | int(d.data[at+1]), nil
+}
+
+func (d *ljpeg) decode(rows, cols int) ([]uint32, error) {
+	if len(d.data) < 2 || d.data[0] != 0xFF || d.data[1] != 0xD8 {
+		return nil, errors.New("no SOI marker")
+	}
+	d.pos = 2
+	sawFrame := false
+	for {
+		// Find the next marker (skipping fill bytes).
+		for d.pos < len(d.data) && d.data[d.pos] != 0xFF {
+			d.pos++
+		}
+		for d.pos < len(d.data) && d.data[d.pos] == 0xFF {
+			d.pos++
+		}
+		if d.pos >= len(d.data) {
+			return nil, errors.New("no SOS marker before the end of the data")
+		}
+		m := d.data[d.pos]
+		d.pos++
+		if m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01 {
+			continue // markers without a length
+		}
+		if m == 0xD9 {
+			return nil, errors.New("EOI before any scan")
+		}
+		n, err := d.u16(d.pos)
+		if err != nil || n < 2 || d.pos+n > len(d.data) {
+			return nil, fmt.Errorf("marker 0xFF%02X has a bad length", m)
+		}
+		seg := d.data[d.pos+2 : d.pos+n]
+		d.pos += n
+		switch {
+		case m == 0xC3:
+			if err := d.frame(seg); err != nil {
+				return nil, err
+			}
+			sawFrame = true
+		case m == 0xC4:
+			if err := d.huffman(seg); err != nil {
+				return nil, err
+			}
+		case m == 0xDD:
+			if len(seg) != 2 {
+				return nil, errors.New("bad DRI segment")
+			}
+			d.restart = int(seg[0])<<8 | int(seg[1])
+		case m == 0xDA:
+			if !sawFrame {
+				return nil, errors.New("SOS before SOF3")
+			}
+			if d.height != rows || d.width != cols {
+				return nil, fmt.Errorf("image is %dx%d, header says %dx%d", d.width, d.height, cols, rows)
+			}
+			return d.scan(seg)
+		case m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC:
+			return nil, fmt.Errorf("frame type SOF%d is not lossless process 14", m-0xC0)
+		}
+		// APPn, COM, DQT and others are skipped.
+	}
+}
+
+func (d *ljpeg) frame(seg []byte) error {
+	if len(seg) < 6 {
+		return errors.New("short SOF3 segment")
+	}
+	d.precision = int(seg[0])
+	d.height = int(seg[1])<<8 | int(seg[2])
+	d.width = int(seg[3])<<8 | int(seg[4])
+	nf := int(seg[5])
+	if d.precision < 2 || d.precision > 16 {
+		return fmt.Errorf("sample precision %d outside 2..16", d.precision)
+	}
+	if nf != 1 {
+		return fmt.Errorf("%d components; only single-component (grey) images are supported", nf)
+	}
+	if len(seg) < 6+3*nf {
+		return errors.New("short SOF3 segment")
+	}
+	return nil
+}
+
+func (d *ljpeg) huffman(seg []byte) error {
+	for len(seg) > 0 {
+		if len(seg) < 17 {
+			return errors.New("short DHT segment")
+		}
+		tc, th := seg[0]>>4, seg[0]&15
+		if tc != 0 || th > 3 {
+			return fmt.Errorf("DHT class %d table %d not usable for lossless", tc, th)
+		}
+		var counts [17]int
+		total := 0
+		for l := 1; l <= 16; l++ {
+			counts[l] = int(seg[l])
+			total += counts[l]
+		}
+		if total > 256 || len(seg) < 17+total {
+			return errors.New("bad DHT segment")
+		}
+		t := &d.tables[th]
+		*t = huffTable{vals: append([]byte(nil), seg[17:17+total]...), ok: true}
+		code, k := int32(0), int32(0)
+		for l := 1; l <= 16; l++ {
+			t.valptr[l] = k
+			t.mincode[l] = code
+			code += int32(counts[l])
+			k += int32(counts[l])
+			if counts[l] > 0 {
+				t.maxcode[l] = code - 1
+			} else {
+				t.maxcode[l] = -1
+			}
+			if code > 1<<l {
+				return errors.New("DHT code lengths overflow")
+			}
+			code <<= 1
+		}
+		t.maxcode[17] = 0x7FFFFFFF
+		seg = seg[17+total:]
+	}
+	return nil
+}
+
+// bit reads one bit of entropy-coded data, removing stuffed zero bytes. A
+// marker ends the data: reading past it is an error.
+func (d *ljpeg) bit() (uint32, error) {
+	if d.nbits == 0 {
+		if d.hitMarker || d.pos >= len(d.data) {
+			return 0, errors.New("entropy-coded data ends early")
+		}
+		b := d.data[d.pos]
+		if b == 0xFF {
+			if d.pos+1 >= len(d.data) {
+				return 0, errors.New("entropy-coded data ends early")
+			}
+			if d.data[d.pos+1] != 0 {
+				d.hitMarker = true
+				return 0, errors.New("entropy-coded data ends early (marker)")
+			}
+			d.pos++
+		}
+		d.pos++
+		d.acc = uint32(b)
+		d.nbits = 8
+	}
+	d.nbits--
+	return (d.acc >> d.nbits) & 1, nil
+}
+
+func (d *ljpeg) bits(n int) (int32, error) {
+	v := int32(0)
+	for i := 0; i < n; i++ {
+		b, err := d.bit()
+		if err != nil {
+			return 0, err
+		}
+		v = v<<1 | int32(b)
+	}
+	return v, nil
+}
+
+// diff decodes one Huffman-coded difference (T.81 F.2.2.3 and H.1.2.2).
+func (d *ljpeg) diff(t *huffTable) (int32, error) {
+	code := int32(0)
+	l := 1
+	for ; l <= 16; l++ {
+		b, err := d.bit()
+		if err != nil {
+			return 0, err
+		}
+		code = code<<1 | int32(b)
+		if code <= t.maxcode[l] {
+			break
+		}
+	}
+	if l > 16 {
+		return 0, errors.New("invalid Huffman code")
+	}
+	s := int(t.vals[t.valptr[l]+code-t.mincode[l]])
+	switch {
+	case s == 0:
+		return 0, nil
+	case s == 16:
+		return 32768, nil
+	case s > 16:
+		return 0, fmt.Errorf("difference category %d", s)
+	}
+	v, err := d.bits(s)
+	if err != nil {
+		return 0, err
+	}
+	if v < 1<<(s-1) {
+		v += -(1 << s) + 1
+	}
+	return v, nil
+}
+
+// restartMarker consumes an RSTn marker at a restart interval boundary.
+func (d *ljpeg) restartMarker() error {
+	d.nbits = 0
+	d.hitMarker = false
+	for d.pos < len(d.data) && d.data[d.pos] == 0xFF && d.pos+1 < len(d.data) && d.data[d.pos+1] == 0xFF {
+		d.pos++
+	}
+	if d.pos+1 >= len(d.data) || d.data[d.pos] != 0xFF || d.data[d.pos+1] < 0xD0 || d.data[d.pos+1] > 0xD7 {
+		return errors.New("missing restart marker")
+	}
+	d.pos += 2
+	return nil
+}
+
+func (d *ljpeg) scan(seg []byte) ([]uint32, error) {
+	if len(seg) < 1 || seg[0] != 1 || len(seg) < 6 {
+		return nil, errors.New("scan must have exactly one component")
+	}
+	td := seg[2] >> 4
+	ss, pt := int(seg[3]), int(seg[5]&15)
+	if td > 3 || !d.tables[td].ok {
+		return nil, fmt.Errorf("scan uses undefined Huffman table %d", td)
+	}
+	if ss < 1 || ss > 7 {
+		return nil, fmt.Errorf("predictor selection value %d outside 1..7", ss)
+	}
+	if pt >= d.precision {
+		return nil, fmt.Errorf("point transform %d not below precision %d", pt, d.precision)
+	}
+	t := &d.tables[td]
+	w, h := d.width, d.height
+	out := make([]uint32, w*h)
+	// Reconstruction is modulo 2^16 (T.81 H.1.2.1); keep int32 and mask.
+	rec := make([]int32, w*h)
+	initial := int32(1) << uint(d.precision-pt-1)
+	mask := int32(1)<<16 - 1
+	firstLineRow := 0 // the row where the current restart interval began
+	intervalLeft := d.restart
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			if d.restart > 0 {
+				if intervalLeft == 0 {
+					if err := d.restartMarker(); err != nil {
+						return nil, err
+					}
+					intervalLeft = d.restart
+					firstLineRow = -1 // set below: this sample restarts prediction
+				}
+				intervalLeft--
+			}
+			var pred int32
+			switch {
+			case firstLineRow == -1:
+				pred = initial
+				firstLineRow = y
+			case y == firstLineRow && x == 0 && y == 0:
+				pred = initial
+			case y == firstLineRow:
+				pred = rec[i-1]
+			case x == 0:
+				pred = rec[i-w]
+			default:
+				ra, rb, rc := rec[i-1], rec[i-w], rec[i-w-1]
+				switch ss {
+				case 1:
+					pred = ra
+				case 2:
+					pred = rb
+				case 3:
+					pred = rc
+				case 4:
+					pred = ra + rb - rc
+				case 5:
+					pred = ra + (rb-rc)>>1
+				case 6:
+					pred = rb + (ra-rc)>>1
+				case 7:
+					pred = (ra + rb) >> 1
+				}
+			}
+			df, err := d.diff(t)
+			if err != nil {
+				return nil, fmt.Errorf("sample (%d, %d): %w", x, y, err)
+			}
+			rec[i] = (pred + df) & mask
+			out[i] = uint32(rec[i]) << uint(pt)
+		}
+	}
+	return out, nil
+}
