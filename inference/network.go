@@ -1,0 +1,302 @@
+package inference
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"metascope/inference/kernels"
+	"metascope/inference/nn"
+)
+
+// Layer is one conv layer's parameters: weights [cout,cin,k,k,k] and bias;
+// for all but the output layer also batch norm (Gamma, Beta, running
+// statistics) and the PReLU slopes.
+type Layer struct {
+	W, B        *nn.Tensor
+	Gamma, Beta *nn.Tensor
+	Alpha       *nn.Tensor
+	BN          *nn.BNState
+}
+
+// Network is the two-pathway DeepMedic-style CNN:
+//
+//	input [N, InChannels, S, S, S], S = out + 2*Margin
+//	normal pathway: centre crop, conv-BN-PReLU x len(Channels), residuals
+//	low pathway: AvgPool(Factor), the same layers, Upsample(Factor)
+//	concat, FC layers (1x1x1 conv-BN-PReLU, dropout in training),
+//	1x1x1 conv, sigmoid: [N, 1, out, out, out] lesion probabilities.
+//
+// The low pathway averages Factor^3 blocks of the context window (DeepMedic
+// samples every third voxel; the mean is the anti-aliased version of the
+// same idea and costs nothing). Blocks are aligned to the input's corner,
+// which is why output sizes and tile origins are multiples of Factor.
+type Network struct {
+	Config  Config
+	Normal  []Layer
+	Low     []Layer
+	FC      []Layer
+	Out     Layer
+	Backend kernels.Backend
+}
+
+// Param names one tensor of the network, for weights files and optimisers.
+type Param struct {
+	Name string
+	T    *nn.Tensor
+	// Trainable is false for batch norm's running statistics, which training
+	// forward passes update themselves.
+	Trainable bool
+}
+
+// NewNetwork builds a network with He-initialised weights from seed.
+func NewNetwork(cfg Config, seed uint64, be kernels.Backend) (*Network, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if be == nil {
+		be = kernels.Default()
+	}
+	r := rand.New(rand.NewPCG(seed, 0x6d657461))
+	n := &Network{Config: cfg, Backend: be}
+	layer := func(cin, cout, k int, act bool) Layer {
+		l := Layer{W: nn.New(cout, cin, k, k, k), B: nn.New(cout)}
+		std := math.Sqrt(2 / float64(cin*k*k*k))
+		for i := range l.W.Data {
+			l.W.Data[i] = float32(r.NormFloat64() * std)
+		}
+		if act {
+			l.Gamma, l.Beta, l.Alpha = nn.New(cout), nn.New(cout), nn.New(cout)
+			for i := 0; i < cout; i++ {
+				l.Gamma.Data[i], l.Alpha.Data[i] = 1, 0.25
+			}
+			l.BN = nn.NewBNState(cout)
+		}
+		return l
+	}
+	for _, path := range []*[]Layer{&n.Normal, &n.Low} {
+		cin := cfg.InChannels
+		for _, c := range cfg.Channels {
+			*path = append(*path, layer(cin, c, cfg.Kernel, true))
+			cin = c
+		}
+	}
+	cin := 2 * cfg.Channels[len(cfg.Channels)-1]
+	for _, c := range cfg.FC {
+		n.FC = append(n.FC, layer(cin, c, 1, true))
+		cin = c
+	}
+	n.Out = layer(cin, 1, 1, false)
+	return n, nil
+}
+
+// Geometry is the network's geometry (see Config.Geometry).
+func (n *Network) Geometry() Geometry { return n.Config.Geometry() }
+
+// Params lists every tensor in a fixed order with stable names.
+func (n *Network) Params() []Param {
+	var ps []Param
+	add := func(prefix string, l Layer) {
+		ps = append(ps, Param{prefix + ".w", l.W, true}, Param{prefix + ".b", l.B, true})
+		if l.BN != nil {
+			ps = append(ps,
+				Param{prefix + ".gamma", l.Gamma, true}, Param{prefix + ".beta", l.Beta, true},
+				Param{prefix + ".alpha", l.Alpha, true},
+				Param{prefix + ".bn_mean", &nn.Tensor{Shape: []int{len(l.BN.Mean)}, Data: l.BN.Mean}, false},
+				Param{prefix + ".bn_var", &nn.Tensor{Shape: []int{len(l.BN.Var)}, Data: l.BN.Var}, false})
+		}
+	}
+	for i, l := range n.Normal {
+		add(fmt.Sprintf("normal.%d", i+1), l)
+	}
+	for i, l := range n.Low {
+		add(fmt.Sprintf("low.%d", i+1), l)
+	}
+	for i, l := range n.FC {
+		add(fmt.Sprintf("fc.%d", i+1), l)
+	}
+	add("out", n.Out)
+	return ps
+}
+
+// builder abstracts over running the wiring directly on tensors and
+// building it as a gorgonia graph.
+type builder[T any] interface {
+	apply(f nn.Func, in ...T) (T, error)
+	param(t *nn.Tensor) T
+	shape(x T) []int
+}
+
+// wire is the network's one definition. mask, when not nil, returns the
+// dropout mask node for FC layer i with the given shape (training only).
+func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, shape []int) T) (T, error) {
+	var zero T
+	cfg, geo := n.Config, n.Geometry()
+	xs := b.shape(x)
+	if len(xs) != 5 || xs[1] != cfg.InChannels {
+		return zero, fmt.Errorf("network input shape %v: want [N, %d, S, S, S]", xs, cfg.InChannels)
+	}
+	var out [3]int
+	for a := 0; a < 3; a++ {
+		o, err := geo.OutputSize(xs[2+a])
+		if err != nil {
+			return zero, fmt.Errorf("network input shape %v: %w", xs, err)
+		}
+		out[a] = o
+	}
+	residual := map[int]bool{}
+	for _, r := range cfg.Residual {
+		residual[r] = true
+	}
+	block := func(l Layer, h T, k int) (T, error) {
+		h, err := b.apply(nn.Conv3D{Backend: n.Backend, K: k}, h, b.param(l.W), b.param(l.B))
+		if err != nil || l.BN == nil {
+			return h, err
+		}
+		bn := nn.BatchNorm3D{State: l.BN, Train: train, Momentum: float32(cfg.BNMomentum), Eps: float32(cfg.BNEps)}
+		if h, err = b.apply(bn, h, b.param(l.Gamma), b.param(l.Beta)); err != nil {
+			return h, err
+		}
+		return b.apply(nn.PReLU{}, h, b.param(l.Alpha))
+	}
+	pathway := func(layers []Layer, h T) (T, error) {
+		var hist []T
+		for i, l := range layers {
+			var err error
+			if h, err = block(l, h, cfg.Kernel); err != nil {
+				return h, fmt.Errorf("layer %d: %w", i+1, err)
+			}
+			if residual[i+1] {
+				if h, err = b.apply(nn.CropAdd{}, h, hist[i-2]); err != nil {
+					return h, fmt.Errorf("layer %d residual: %w", i+1, err)
+				}
+			}
+			hist = append(hist, h)
+			if i >= 2 {
+				hist[i-2] = zero // let the collector have it
+			}
+		}
+		return h, nil
+	}
+	var err error
+	h := x
+	if geo.Margin > geo.NormalMargin {
+		d := 2 * geo.NormalMargin
+		if h, err = b.apply(nn.Crop{Size: [3]int{out[0] + d, out[1] + d, out[2] + d}}, x); err != nil {
+			return zero, err
+		}
+	}
+	if h, err = pathway(n.Normal, h); err != nil {
+		return zero, fmt.Errorf("normal pathway: %w", err)
+	}
+	f := cfg.Factor
+	l, err := b.apply(nn.AvgPool{F: f}, x)
+	if err != nil {
+		return zero, err
+	}
+	if l, err = pathway(n.Low, l); err != nil {
+		return zero, fmt.Errorf("low pathway: %w", err)
+	}
+	if ls := b.shape(l); ls[2] != out[0]/f {
+		if l, err = b.apply(nn.Crop{Size: [3]int{out[0] / f, out[1] / f, out[2] / f}}, l); err != nil {
+			return zero, err
+		}
+	}
+	if l, err = b.apply(nn.Upsample{F: f}, l); err != nil {
+		return zero, err
+	}
+	if h, err = b.apply(nn.Concat{}, h, l); err != nil {
+		return zero, err
+	}
+	for i, fc := range n.FC {
+		if h, err = block(fc, h, 1); err != nil {
+			return zero, fmt.Errorf("fc %d: %w", i+1, err)
+		}
+		if train && mask != nil && cfg.Dropout > 0 {
+			if h, err = b.apply(nn.Dropout{}, h, mask(i, b.shape(h))); err != nil {
+				return zero, err
+			}
+		}
+	}
+	if h, err = block(n.Out, h, 1); err != nil {
+		return zero, fmt.Errorf("output layer: %w", err)
+	}
+	return b.apply(nn.Sigmoid{}, h)
+}
+
+// direct runs the wiring on tensors.
+type direct struct{}
+
+func (direct) apply(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) { return nn.Call(f, in...) }
+func (direct) param(t *nn.Tensor) *nn.Tensor                         { return t }
+func (direct) shape(x *nn.Tensor) []int                              { return x.Shape }
+
+// Forward runs the network in eval mode on x [N, InChannels, S, S, S] and
+// returns the probabilities [N, 1, S-2M, S-2M, S-2M].
+func (n *Network) Forward(x *nn.Tensor) (*nn.Tensor, error) {
+	return wire[*nn.Tensor](n, direct{}, x, false, nil)
+}
+
+// graphBuilder builds the wiring as a gorgonia graph; parameter nodes share
+// their backing arrays with the Network, so a solver's in-place updates of
+// node values are updates of the network.
+type graphBuilder struct {
+	g      *G.ExprGraph
+	params map[*nn.Tensor]*G.Node
+	names  map[*nn.Tensor]string
+}
+
+func (b *graphBuilder) apply(f nn.Func, in ...*G.Node) (*G.Node, error) { return nn.Apply(f, in...) }
+func (b *graphBuilder) shape(x *G.Node) []int                           { return []int(x.Shape()) }
+func (b *graphBuilder) param(t *nn.Tensor) *G.Node {
+	if p, ok := b.params[t]; ok {
+		return p
+	}
+	v := tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(t.Data))
+	p := G.NodeFromAny(b.g, v, G.WithName(b.names[t]))
+	b.params[t] = p
+	return p
+}
+
+// Graph is the network built into a gorgonia graph for training.
+type Graph struct {
+	// Prob is the output probability node [N, 1, out, out, out].
+	Prob *G.Node
+	// Params are the trainable parameter nodes, in Params() order (running
+	// statistics excluded), with names as in Params.
+	Params G.Nodes
+	// Masks are the dropout mask inputs, one per FC layer, to be set with
+	// G.Let before every run (see nn.DropoutMask); empty when not training
+	// or when the dropout rate is 0.
+	Masks G.Nodes
+}
+
+// Graph builds the network on input node x. With train, batch norm uses
+// batch statistics and updates the running ones, and dropout masks are
+// inputs.
+func (n *Network) Graph(g *G.ExprGraph, x *G.Node, train bool) (*Graph, error) {
+	b := &graphBuilder{g: g, params: map[*nn.Tensor]*G.Node{}, names: map[*nn.Tensor]string{}}
+	for _, p := range n.Params() {
+		b.names[p.T] = p.Name
+	}
+	out := &Graph{}
+	mask := func(i int, shape []int) *G.Node {
+		m := G.NewTensor(g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(fmt.Sprintf("dropout.%d", i+1)))
+		out.Masks = append(out.Masks, m)
+		return m
+	}
+	prob, err := wire[*G.Node](n, b, x, train, mask)
+	if err != nil {
+		return nil, err
+	}
+	out.Prob = prob
+	for _, p := range n.Params() {
+		if node, ok := b.params[p.T]; ok && p.Trainable {
+			out.Params = append(out.Params, node)
+		}
+	}
+	return out, nil
+}
