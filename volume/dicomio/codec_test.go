@@ -42,6 +42,7 @@ func TestCodecsAgainstDCMTK(t *testing.T) {
 		t.Fatalf("base fixture is not a signed real slice (range %g..%g, PixelRepresentation %d)", lo, hi, base.pixelRep)
 	}
 	for _, name := range []string{
+		"dcmtk_deflated.dcm",
 		"dcmtk_rle.dcm",
 		"dcmtk_jpeg_lossless_sv1.dcm",
 		"dcmtk_jpeg_lossless_sv4.dcm",

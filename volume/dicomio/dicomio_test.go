@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"metascope/internal/testdata"
@@ -19,10 +20,21 @@ import (
 // them. The box is not square (nx != ny) and the spacing is anisotropic in
 // the tests, so that a swapped row/column or spacing shows.
 
+// readMNI reads the head once per test binary.
+var readMNI = func() func(string) (*volume.Volume, error) {
+	var once sync.Once
+	var v *volume.Volume
+	var err error
+	return func(path string) (*volume.Volume, error) {
+		once.Do(func() { v, err = nifti.ReadVolume(path) })
+		return v, err
+	}
+}()
+
 func mniCrop(t testing.TB, nx, ny, nz int) *volume.Volume {
 	t.Helper()
 	path := testdata.MNIHead(t)
-	full, err := nifti.ReadVolume(path)
+	full, err := readMNI(path)
 	if err != nil {
 		t.Fatalf("read MNI head: %v", err)
 	}

@@ -56,6 +56,13 @@ type instance struct {
 // readInstance reads and checks one file. It never panics: the library runs
 // under recover, after walkFile has checked every length against the file.
 func readInstance(path string) (inst *instance, err error) {
+	// Defence in depth: the walker and the library call below are each
+	// guarded, but no file may ever take the program down.
+	defer func() {
+		if r := recover(); r != nil {
+			inst, err = nil, fmt.Errorf("internal error reading the file: %v", r)
+		}
+	}()
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err

@@ -228,7 +228,7 @@ func (s Series) Load() (*volume.Volume, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			perr[k] = insts[idx].decodePixels(v.Data[k*n : (k+1)*n])
+			perr[k] = safeDecode(insts[idx], v.Data[k*n:(k+1)*n])
 		}()
 	}
 	wg.Wait()
@@ -246,4 +246,14 @@ func describe(paths []string) string {
 		return strings.Join(paths[:3], ", ") + fmt.Sprintf(" and %d more", len(paths)-3)
 	}
 	return strings.Join(paths, ", ")
+}
+
+// safeDecode turns a panic in a decoder into an error for this file.
+func safeDecode(in *instance, dst []float32) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error decoding pixels: %v", r)
+		}
+	}()
+	return in.decodePixels(dst)
 }
