@@ -138,7 +138,9 @@ type blendLUT struct {
 func (l *blendLUT) set(i int, c color.NRGBA, opacity float64) {
 	a := uint32(math.Round(float64(c.A) / 255 * opacity * 256))
 	l.keep[i] = 256 - a
-	l.add[i] = [3]uint32{uint32(c.R) * a, uint32(c.G) * a, uint32(c.B) * a}
+	// The 128 rounds the final shift to nearest instead of truncating, so
+	// stacked overlays do not drift darker.
+	l.add[i] = [3]uint32{uint32(c.R)*a + 128, uint32(c.G)*a + 128, uint32(c.B)*a + 128}
 }
 
 // build fills the table for overlay o; it reports false when nothing of the

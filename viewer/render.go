@@ -285,7 +285,7 @@ func drawCrosshair(dst *image.RGBA, m Mapping, cursor [3]int, c Crosshair) {
 	}
 	a := uint32(c.Color.A) + uint32(c.Color.A>>7) // 0..256
 	keep := 256 - a
-	add := [3]uint32{uint32(c.Color.R) * a, uint32(c.Color.G) * a, uint32(c.Color.B) * a}
+	add := [3]uint32{uint32(c.Color.R)*a + 128, uint32(c.Color.G)*a + 128, uint32(c.Color.B)*a + 128}
 	put := func(px, py int) {
 		o := dst.PixOffset(dst.Rect.Min.X+px, dst.Rect.Min.Y+py)
 		p := dst.Pix[o : o+3 : o+3]
