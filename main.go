@@ -29,6 +29,10 @@ const (
 func commands() []command {
 	cmds := []command{
 		// one entry per subcommand, kept sorted by name
+		{"cases", "list a workspace's cases with their status", cmdCases},
+		{"convert", "convert a DICOM series or NIfTI file to NIfTI", cmdConvert},
+		{"import", "add a case (four sequences) to a workspace", cmdImport},
+		{"info", "describe a NIfTI file or DICOM folder as JSON", cmdInfo},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	return cmds

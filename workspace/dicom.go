@@ -61,5 +61,9 @@ func loadDICOM(src Source) (*volume.Volume, SourceInfo, error) {
 	if err != nil {
 		return nil, SourceInfo{}, fmt.Errorf("%s: %w", src.Path, err)
 	}
-	return v, SourceInfo{Format: "dicom", SeriesUID: s.UID, Class: s.Class, Known: s.Known, Reason: s.ClassReason}, nil
+	info := SourceInfo{Format: "dicom", SeriesUID: s.UID, Class: s.Class, Known: s.Known, Reason: s.ClassReason}
+	for _, p := range problems {
+		info.Skipped = append(info.Skipped, p.Error())
+	}
+	return v, info, nil
 }

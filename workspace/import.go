@@ -31,6 +31,9 @@ type SourceInfo struct {
 	Class  volume.Sequence
 	Known  bool
 	Reason string
+	// Skipped lists files of a DICOM folder that could not be used, with
+	// the reason (the series still loaded from the others).
+	Skipped []string
 }
 
 // ClassName is Class as stored in case.json ("unknown" when not Known).
@@ -58,13 +61,13 @@ func LoadSource(src Source) (*volume.Volume, SourceInfo, error) {
 		return nil, SourceInfo{}, err
 	}
 	info := SourceInfo{Format: "nifti"}
-	info.Class, info.Known, info.Reason = classFromFileName(src.Path)
+	info.Class, info.Known, info.Reason = ClassFromFileName(src.Path)
 	return v, info, nil
 }
 
-// classFromFileName guesses a sequence from a NIfTI file name, the only hint
+// ClassFromFileName guesses a sequence from a NIfTI file name, the only hint
 // such a file carries (BraTS-style names: t1, t1ce, t2, flair).
-func classFromFileName(path string) (volume.Sequence, bool, string) {
+func ClassFromFileName(path string) (volume.Sequence, bool, string) {
 	base := strings.ToLower(filepath.Base(path))
 	base = strings.TrimSuffix(strings.TrimSuffix(base, ".gz"), ".nii")
 	tokens := strings.FieldsFunc(base, func(r rune) bool { return r == '_' || r == '-' || r == '.' || r == ' ' })
@@ -155,7 +158,7 @@ func (w *Workspace) Import(ctx context.Context, req ImportRequest) (c *Case, err
 			return nil, fmt.Errorf("import %q: %s: %w", req.Name, s.Title(), err)
 		}
 		rel := filepath.Join("images", s.String()+".nii.gz")
-		if err := writeImage(filepath.Join(tmp, rel), v); err != nil {
+		if err := WriteImage(filepath.Join(tmp, rel), v); err != nil {
 			return nil, fmt.Errorf("import %q: %s: %w", req.Name, s.Title(), err)
 		}
 		abs, aerr := filepath.Abs(src.Path)
@@ -174,6 +177,9 @@ func (w *Workspace) Import(ctx context.Context, req ImportRequest) (c *Case, err
 			AxisCodes: v.Affine.AxisCodes(),
 		}
 		details[s.String()] = abs
+		if len(info.Skipped) > 0 {
+			details[s.String()+" skipped files"] = info.Skipped
+		}
 	}
 	if err := writeJSON(filepath.Join(tmp, caseFile), rec); err != nil {
 		return nil, fmt.Errorf("import %q: %w", req.Name, err)
@@ -219,9 +225,9 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// writeImage stores v as int16 when that loses nothing (scanner data
+// WriteImage stores v as int16 when that loses nothing (scanner data
 // usually is whole numbers), else as float32.
-func writeImage(path string, v *volume.Volume) error {
+func WriteImage(path string, v *volume.Volume) error {
 	if fitsInt16(v.Data) {
 		return nifti.WriteVolumeInt16(path, v)
 	}
