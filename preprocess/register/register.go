@@ -1,8 +1,8 @@
 // Package register finds the rigid (6 degrees of freedom) transform that
 // aligns a moving MR image to a fixed reference of another contrast, by
 // maximising Mattes mutual information with an analytic gradient and
-// regular-step gradient ascent over a resolution pyramid, from a
-// centre-of-mass start. Samples are drawn at random (jittered voxel
+// regular-step gradient ascent over a resolution pyramid, from the better of
+// the scanner alignment and a centre-of-mass start. Samples are drawn at random (jittered voxel
 // centres) inside the fixed image's head, and the metric runs on all CPUs.
 //
 // The moving image is only ever interpolated in its own grid, so thick-slice
@@ -157,10 +157,20 @@ func Register(ctx context.Context, fixed, moving *volume.Volume, fixedMask *volu
 	}
 
 	// Parameters: rotations (rad) about the fixed head's centre, then the
-	// translation, starting from the centre-of-mass offset.
+	// translation. Two starts are tried on the coarsest level: the scanner's
+	// own alignment (identity), right when both series come from one
+	// session, and the centre-of-mass offset, right when they do not; a
+	// thick slab covering part of the head moves the centre of mass, so
+	// neither alone is safe.
 	var p [6]float64
+	var starts [][6]float64
+	starts = append(starts, [6]float64{})
+	var com [6]float64
 	for a := 0; a < 3; a++ {
-		p[3+a] = cm[a] - cf[a]
+		com[3+a] = cm[a] - cf[a]
+	}
+	if math.Abs(com[3])+math.Abs(com[4])+math.Abs(com[5]) > 2 {
+		starts = append(starts, com)
 	}
 	radius := headRadius(fm, fixedCoarse.Grid, cf)
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
@@ -189,12 +199,32 @@ func Register(ctx context.Context, fixed, moving *volume.Volume, fixedMask *volu
 			minStep = math.Max(opts.MinStepMM, 0.05*mmL)
 		}
 		var it int
-		var mi float64
-		p, it, mi, err = ascend(ctx, metric, p, radius, step, minStep, opts.Iterations, func(done float64) {
-			progress.Report("registration", (float64(li)+done)/float64(nLev))
-		})
-		if err != nil {
-			return nil, fmt.Errorf("register: level %g mm: %w", mmL, err)
+		mi := math.Inf(-1)
+		cands := [][6]float64{p}
+		if li == 0 {
+			cands = starts
+		}
+		var firstErr error
+		for ci, c := range cands {
+			q, itc, mic, err := ascend(ctx, metric, c, radius, step, minStep, opts.Iterations, func(done float64) {
+				progress.Report("registration", (float64(li)+(float64(ci)+done)/float64(len(cands)))/float64(nLev))
+			})
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			it += itc
+			if mic > mi {
+				p, mi = q, mic
+			}
+		}
+		if math.IsInf(mi, -1) {
+			return nil, fmt.Errorf("register: level %g mm: %w", mmL, firstErr)
 		}
 		res.Levels = append(res.Levels, Level{SpacingMM: mmL, Samples: nSamples, Iterations: it, MI: mi})
 		res.MI = mi
