@@ -42,7 +42,7 @@ type Inputs struct {
 // Options holds each step's options. Validate checks them all once.
 type Options struct {
 	// SkipBias turns bias correction off (for images already corrected).
-	SkipBias bool            `json:"skip_bias"`
+	SkipBias bool             `json:"skip_bias"`
 	Bias     bias.Options     `json:"bias"`
 	Register register.Options `json:"register"`
 	Skull    skull.Options    `json:"skull"`
