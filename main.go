@@ -31,6 +31,7 @@ func commands() []command {
 		// one entry per subcommand, kept sorted by name
 		{"cases", "list a workspace's cases with their status", cmdCases},
 		{"convert", "convert a DICOM series or NIfTI file to NIfTI", cmdConvert},
+		{"eval", "score predicted lesions against ground truth: the study's table, FROC", runEval},
 		{"import", "add a case (four sequences) to a workspace", cmdImport},
 		{"info", "describe a NIfTI file or DICOM folder as JSON", cmdInfo},
 	}
