@@ -12,9 +12,12 @@ import (
 type InterpolateOptions struct {
 	Value uint8 // the label outlined on the key slices
 	Plane Plane // key slices are slices of this plane; gaps run along its normal
-	// Slices, when set, limits interpolation to key slices with normal
-	// index in [Slices[0], Slices[1]]; nil means the whole volume.
-	Slices *[2]int
+	// Region, when set, limits interpolation to a box of the grid: key
+	// slices are found, and gaps filled, only inside it. The app passes a
+	// box around the lesion being outlined, so that outlines of other
+	// lesions on nearby slices neither count as key slices nor get bridged
+	// to it. Nil means the whole grid.
+	Region *Box
 }
 
 // InterpolateSlices fills the slices between outlined ones by shape-based
@@ -37,26 +40,28 @@ func InterpolateSlices(l *volume.Label, o InterpolateOptions) (Modifier, error) 
 	if u > v {
 		u, v = v, u
 	}
-	lo, hi := 0, g.Dims[n]-1
-	if o.Slices != nil {
-		lo, hi = max(lo, o.Slices[0]), min(hi, o.Slices[1])
+	region := GridBox(g)
+	if o.Region != nil {
+		region = o.Region.Intersect(region)
 	}
-	// In-plane bounding box of the label, and which slices hold it.
+	lo, hi := region.Min[n], region.Max[n]-1
+	// Bounding box of the label in the region, and which slices hold it.
 	has := make([]bool, g.Dims[n])
 	box := Box{Min: g.Dims}
-	for idx, x := range l.Data {
-		if x != o.Value {
-			continue
-		}
-		i, j, k := g.Coords(idx)
-		p := [3]int{i, j, k}
-		if p[n] < lo || p[n] > hi {
-			continue
-		}
-		has[p[n]] = true
-		for a := range 3 {
-			box.Min[a] = min(box.Min[a], p[a])
-			box.Max[a] = max(box.Max[a], p[a]+1)
+	for k := region.Min[2]; k < region.Max[2]; k++ {
+		for j := region.Min[1]; j < region.Max[1]; j++ {
+			row := g.Index(0, j, k)
+			for i := region.Min[0]; i < region.Max[0]; i++ {
+				if l.Data[row+i] != o.Value {
+					continue
+				}
+				p := [3]int{i, j, k}
+				has[p[n]] = true
+				for a := range 3 {
+					box.Min[a] = min(box.Min[a], p[a])
+					box.Max[a] = max(box.Max[a], p[a]+1)
+				}
+			}
 		}
 	}
 	out := Modifier{Mode: ModeAdd, Value: o.Value}
@@ -72,16 +77,22 @@ func InterpolateSlices(l *volume.Label, o InterpolateOptions) (Modifier, error) 
 	}
 	nu, nv := box.Size()[u], box.Size()[v]
 	sp := g.Spacing()
-	at := func(s, a, b int) int {
+	pos := func(s, a, b int) [3]int {
 		var p [3]int
 		p[n], p[u], p[v] = s, box.Min[u]+a, box.Min[v]+b
+		return p
+	}
+	at := func(s, a, b int) int {
+		p := pos(s, a, b)
 		return g.Index(p[0], p[1], p[2])
 	}
 	sdt := func(s int) []float64 {
+		// Voxels outside the region (the margin may reach there) count
+		// as background.
 		mask := make([]bool, nu*nv)
 		for b := range nv {
 			for a := range nu {
-				mask[a+nu*b] = l.Data[at(s, a, b)] == o.Value
+				mask[a+nu*b] = region.Contains(pos(s, a, b)) && l.Data[at(s, a, b)] == o.Value
 			}
 		}
 		return signedDistance(mask, nu, nv, sp[u], sp[v])

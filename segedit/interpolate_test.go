@@ -75,7 +75,7 @@ func TestInterpolateCirclesGivesIntermediateDiscs(t *testing.T) {
 // Interpolation follows a moving shape (overlapping between key slices, as
 // a lesion outlined on nearby slices does; shape-based interpolation cannot
 // bridge shapes that do not overlap) and works along any plane's normal
-// (here sagittal, on a permuted affine), and Slices limits which key slices
+// (here sagittal, on a permuted affine), and Region limits which key slices
 // count.
 func TestInterpolateSagittalMovingSquare(t *testing.T) {
 	// Axes: i is A, j is S, k is R: sagittal slices are k.
@@ -95,7 +95,7 @@ func TestInterpolateSagittalMovingSquare(t *testing.T) {
 	square(2, 4)
 	square(10, 10) // moved 6 voxels along i over 8 slices
 	square(18, 4)
-	m, err := InterpolateSlices(l, InterpolateOptions{Value: 1, Plane: Sagittal, Slices: &[2]int{0, 12}})
+	m, err := InterpolateSlices(l, InterpolateOptions{Value: 1, Plane: Sagittal, Region: &Box{Max: [3]int{30, 30, 13}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestInterpolateSagittalMovingSquare(t *testing.T) {
 	for k := 11; k < 18; k++ {
 		for idx := range 30 * 30 {
 			if l.Data[k*900+idx] != 0 {
-				t.Fatalf("slice %d beyond the Slices limit was filled", k)
+				t.Fatalf("slice %d beyond the Region was filled", k)
 			}
 		}
 	}
@@ -153,5 +153,41 @@ func TestSignedDistanceMatchesBruteForce(t *testing.T) {
 				t.Fatalf("(%d,%d): %g, want %g", a, b, got[a+nu*b], best)
 			}
 		}
+	}
+}
+
+// Another lesion outlined on a slice between a lesion's key slices breaks
+// whole-grid interpolation of that lesion; a Region around the lesion being
+// drawn keeps the other one out.
+func TestInterpolateRegionIgnoresOtherLesions(t *testing.T) {
+	g := isoGrid([3]int{32, 32, 10})
+	l := volume.NewLabel(g)
+	sq := func(k, i0, j0 int) {
+		for j := j0; j < j0+6; j++ {
+			for i := i0; i < i0+6; i++ {
+				l.Set(i, j, k, 1)
+			}
+		}
+	}
+	sq(2, 4, 4)
+	sq(6, 4, 4)
+	sq(4, 22, 22) // lesion B, on a slice inside A's gap
+	whole, _ := InterpolateSlices(l, InterpolateOptions{Value: 1, Plane: Axial})
+	aBox := Box{Min: [3]int{0, 0, 0}, Max: [3]int{16, 16, 10}}
+	local, err := InterpolateSlices(l, InterpolateOptions{Value: 1, Plane: Axial, Region: &aBox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := local.Count(); got != 3*36 {
+		t.Fatalf("region interpolation filled %d voxels, want A's 3 slices of 36", got)
+	}
+	for idx, on := range modifierSet(g, local) {
+		i, j, k := g.Coords(idx)
+		if on != (k >= 3 && k <= 5 && i >= 4 && i < 10 && j >= 4 && j < 10) {
+			t.Fatalf("region interpolation: voxel (%d,%d,%d) selected %v", i, j, k, on)
+		}
+	}
+	if whole.Count() >= local.Count() {
+		t.Fatalf("whole-grid interpolation filled %d voxels; the test expects lesion B to break it", whole.Count())
 	}
 }
