@@ -711,3 +711,18 @@ func reportRate(b *testing.B, v *volume.Volume) {
 	b.ReportMetric(float64(len(v.Data))/s, "voxels/s")
 	b.ReportMetric(float64(4*len(v.Data))/s/1e6, "MB/s")
 }
+
+// TestGzipChecksumIsVerified flips a bit of the gzip CRC: the voxels decode,
+// but the file is corrupt and must be refused.
+func TestGzipChecksumIsVerified(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.nii.gz")
+	if err := WriteVolume(p, testVolume(obliqueGrid([3]int{8, 8, 8}))); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	b[len(b)-8] ^= 1
+	os.WriteFile(p, b, 0o644)
+	if _, err := ReadVolume(p); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("corrupt CRC: %v", err)
+	}
+}

@@ -204,6 +204,14 @@ func load(path string) (vol *volume.Volume, hdr *rawHeader, err error) {
 	if err := decode(r, h.order, h.datatype, dt.size, out); err != nil {
 		return nil, nil, fail(fmt.Errorf("reading voxel data: %w", noEOF(err)))
 	}
+	if _, plain := r.(*bufio.Reader); !plain {
+		// Read on to the end of the gzip stream (usually nothing is left)
+		// so that its CRC is checked; trailing data beyond 64 KiB is left
+		// unread.
+		if _, err := io.CopyN(io.Discard, r, 1<<16); err != nil && err != io.EOF {
+			return nil, nil, fail(fmt.Errorf("gzip stream: %w", err))
+		}
+	}
 	if slope, inter, apply := h.scaling(); apply {
 		for i, x := range out {
 			out[i] = float32(float64(x)*slope + inter)
