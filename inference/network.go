@@ -300,3 +300,23 @@ func (n *Network) Graph(g *G.ExprGraph, x *G.Node, train bool) (*Graph, error) {
 	}
 	return out, nil
 }
+
+// FLOPs is the number of floating-point operations of the conv layers for
+// one output block of out^3 voxels (out a multiple of Factor), the measure
+// behind the GFLOP/s figures.
+func (n *Network) FLOPs(out int) float64 {
+	cfg, geo := n.Config, n.Geometry()
+	var f float64
+	conv := func(layers []Layer, size int) {
+		for _, l := range layers {
+			size -= cfg.Kernel - 1
+			f += 2 * float64(l.W.Len()) * float64(size*size*size)
+		}
+	}
+	conv(n.Normal, out+2*geo.NormalMargin)
+	conv(n.Low, (out+2*geo.Margin)/cfg.Factor)
+	for _, l := range append(append([]Layer(nil), n.FC...), n.Out) {
+		f += 2 * float64(l.W.Len()) * float64(out*out*out)
+	}
+	return f
+}

@@ -132,11 +132,10 @@ func (f PReLU) Forward(in []*Tensor) *Tensor {
 	y := New(mustShape(f, in)...)
 	forChannels(x.S5(), func(c, lo, hi int) {
 		s := a.Data[c]
+		dst := y.Data[lo:hi]
 		for i, v := range x.Data[lo:hi] {
-			if v <= 0 {
-				v *= s
-			}
-			y.Data[lo+i] = v
+			// Branch-free: the sign of activations is unpredictable.
+			dst[i] = max(v, 0) + s*min(v, 0)
 		}
 	})
 	return y

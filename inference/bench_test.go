@@ -1,0 +1,66 @@
+package inference
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"metascope/inference/kernels"
+	"metascope/inference/nn"
+)
+
+// BenchmarkLayers measures every conv layer of the default network on one
+// inference segment (45^3 output), forward only, in GFLOP/s.
+func BenchmarkLayers(b *testing.B) {
+	cfg := DefaultConfig()
+	n, _ := NewNetwork(cfg, 1, kernels.Default())
+	geo := n.Geometry()
+	const out = 45
+	r := rand.New(rand.NewPCG(1, 1))
+	run := func(name string, l Layer, size, k int) {
+		cin := l.W.Shape[1]
+		x := randInput(r, 1, cin, size, size, size)
+		conv := nn.Conv3D{Backend: n.Backend, K: k}
+		y := k - 1
+		flops := 2 * float64(l.W.Len()) * float64((size-y)*(size-y)*(size-y))
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				conv.Forward([]*nn.Tensor{x, l.W, l.B})
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+	size := out + 2*geo.NormalMargin
+	for i, l := range n.Normal {
+		run(fmt.Sprintf("normal.%d", i+1), l, size, cfg.Kernel)
+		size -= cfg.Kernel - 1
+	}
+	size = (out + 2*geo.Margin) / cfg.Factor
+	for i, l := range n.Low {
+		run(fmt.Sprintf("low.%d", i+1), l, size, cfg.Kernel)
+		size -= cfg.Kernel - 1
+	}
+	for i, l := range n.FC {
+		run(fmt.Sprintf("fc.%d", i+1), l, out, 1)
+	}
+}
+
+// BenchmarkSegment runs the whole default network on one segment and reports
+// voxels/s of output and the network's overall GFLOP/s.
+func BenchmarkSegment(b *testing.B) {
+	for _, out := range []int{45, 63} {
+		b.Run(fmt.Sprintf("out=%d", out), func(b *testing.B) {
+			n, _ := NewNetwork(DefaultConfig(), 1, kernels.Default())
+			in, _ := n.Geometry().InputSize(out)
+			x := randInput(rand.New(rand.NewPCG(1, 2)), 1, 4, in, in, in)
+			for i := 0; i < b.N; i++ {
+				if _, err := n.Forward(x); err != nil {
+					b.Fatal(err)
+				}
+			}
+			s := b.Elapsed().Seconds()
+			b.ReportMetric(float64(out*out*out*b.N)/s, "voxels/s")
+			b.ReportMetric(n.FLOPs(out)*float64(b.N)/s/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,157 @@
+package inference
+
+import (
+	"context"
+	"fmt"
+
+	"metascope/inference/nn"
+	"metascope/job"
+	"metascope/volume"
+)
+
+// DefaultSegment is the output edge of an inference tile (the study's 45^3).
+// Larger tiles lose less to the margins (an input of 93^3 for 45^3 output);
+// see SegmentFor.
+const DefaultSegment = 45
+
+// BoundingBox returns the inclusive voxel bounds of the non-zero voxels of
+// l, and false when there are none.
+func BoundingBox(l *volume.Label) (lo, hi [3]int, ok bool) {
+	lo = l.Dims
+	hi = [3]int{-1, -1, -1}
+	nx, ny := l.Dims[0], l.Dims[1]
+	for idx, v := range l.Data {
+		if v == 0 {
+			continue
+		}
+		c := [3]int{idx % nx, (idx / nx) % ny, idx / (nx * ny)}
+		for a := 0; a < 3; a++ {
+			lo[a] = min(lo[a], c[a])
+			hi[a] = max(hi[a], c[a])
+		}
+	}
+	return lo, hi, hi[0] >= 0
+}
+
+func checkInputs(inputs []*volume.Volume, mask *volume.Label, channels int) error {
+	if len(inputs) != channels {
+		return fmt.Errorf("%d input volumes, the network takes %d", len(inputs), channels)
+	}
+	if mask == nil {
+		return fmt.Errorf("no brain mask")
+	}
+	for i, v := range inputs {
+		if v == nil {
+			return fmt.Errorf("input %d (%v) is missing", i, volume.Sequence(i))
+		}
+		if !v.Grid.SameGeometry(mask.Grid, 1e-3) {
+			return fmt.Errorf("input %d (%v) has grid %v, the brain mask %v", i, volume.Sequence(i), v.Dims, mask.Dims)
+		}
+		if len(v.Data) != v.Len() {
+			return fmt.Errorf("input %d (%v): %d voxels for dims %v", i, volume.Sequence(i), len(v.Data), v.Dims)
+		}
+	}
+	if len(mask.Data) != mask.Len() {
+		return fmt.Errorf("brain mask: %d voxels for dims %v", len(mask.Data), mask.Dims)
+	}
+	return nil
+}
+
+// PredictProb runs one network densely over the bounding box of the brain
+// mask, tile by tile, and returns the lesion probability on the inputs'
+// grid (zero outside the mask). Inputs are the preprocessed, z-scored
+// sequences in the network's channel order, all on the mask's grid. Tiles
+// with no brain voxel are skipped. seg is the tile's output edge (a multiple
+// of the network's Factor).
+func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask *volume.Label, seg int, progress job.Progress) (*volume.Volume, error) {
+	if err := checkInputs(inputs, mask, n.Config.InChannels); err != nil {
+		return nil, err
+	}
+	prob := volume.New(mask.Grid)
+	lo, hi, ok := BoundingBox(mask)
+	if !ok {
+		return prob, nil
+	}
+	geo := n.Geometry()
+	dims := [3]int{hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1}
+	tiles, err := Tiles(dims, seg, geo)
+	if err != nil {
+		return nil, err
+	}
+	M := geo.Margin
+	for ti, t := range tiles {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		progress.Report("network", float64(ti)/float64(len(tiles)))
+		var org, end [3]int // output block in volume voxels, clipped to the box
+		for a := 0; a < 3; a++ {
+			org[a] = lo[a] + t.Origin[a]
+			end[a] = min(org[a]+t.Size[a], hi[a]+1)
+		}
+		if !anyMask(mask, org, end) {
+			continue
+		}
+		x := nn.New(1, len(inputs), t.Size[2]+2*M, t.Size[1]+2*M, t.Size[0]+2*M)
+		for c, v := range inputs {
+			extract(x.Data[c*x.Len()/len(inputs):(c+1)*x.Len()/len(inputs)], v, [3]int{org[0] - M, org[1] - M, org[2] - M},
+				[3]int{t.Size[0] + 2*M, t.Size[1] + 2*M, t.Size[2] + 2*M})
+		}
+		y, err := n.Forward(x)
+		if err != nil {
+			return nil, fmt.Errorf("tile at %v: %w", org, err)
+		}
+		sx, sy := t.Size[0], t.Size[1]
+		for k := org[2]; k < end[2]; k++ {
+			for j := org[1]; j < end[1]; j++ {
+				for i := org[0]; i < end[0]; i++ {
+					idx := mask.Index(i, j, k)
+					if mask.Data[idx] != 0 {
+						prob.Data[idx] = y.Data[((k-org[2])*sy+j-org[1])*sx+i-org[0]]
+					}
+				}
+			}
+		}
+	}
+	progress.Report("network", 1)
+	return prob, nil
+}
+
+func anyMask(m *volume.Label, org, end [3]int) bool {
+	for k := org[2]; k < end[2]; k++ {
+		for j := org[1]; j < end[1]; j++ {
+			row := m.Data[m.Index(org[0], j, k):][:end[0]-org[0]]
+			for _, v := range row {
+				if v != 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// extract copies the block of v starting at org (volume voxels, may be
+// outside) of size sz into dst laid out [k][j][i], zero outside the volume
+// (z-scored intensities are 0 at the brain's mean, and preprocessing sets
+// the outside of the brain to 0 too).
+func extract(dst []float32, v *volume.Volume, org, sz [3]int) {
+	clear(dst)
+	for k := 0; k < sz[2]; k++ {
+		vk := org[2] + k
+		if vk < 0 || vk >= v.Dims[2] {
+			continue
+		}
+		for j := 0; j < sz[1]; j++ {
+			vj := org[1] + j
+			if vj < 0 || vj >= v.Dims[1] {
+				continue
+			}
+			i0, i1 := max(0, -org[0]), min(sz[0], v.Dims[0]-org[0])
+			if i0 >= i1 {
+				continue
+			}
+			copy(dst[(k*sz[1]+j)*sz[0]+i0:(k*sz[1]+j)*sz[0]+i1], v.Data[v.Index(org[0]+i0, vj, vk):])
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package inference
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"metascope/volume"
+)
+
+// testCase builds four random sequences and an ellipsoidal brain mask that
+// does not touch the volume's border on one side and touches it on another.
+func testCase(r *rand.Rand, dims [3]int) ([]*volume.Volume, *volume.Label) {
+	g := volume.Grid{Dims: dims, Affine: volume.Diagonal([3]float64{1, 1, 1}, [3]float64{-10, 5, 3})}
+	var in []*volume.Volume
+	for c := 0; c < 4; c++ {
+		v := volume.New(g)
+		for i := range v.Data {
+			v.Data[i] = float32(r.NormFloat64())
+		}
+		in = append(in, v)
+	}
+	m := volume.NewLabel(g)
+	for k := 0; k < dims[2]; k++ {
+		for j := 0; j < dims[1]; j++ {
+			for i := 0; i < dims[0]; i++ {
+				x := float64(i-dims[0]/2) / (0.4 * float64(dims[0]))
+				y := float64(j-dims[1]/2) / (0.5 * float64(dims[1]))
+				z := float64(k-dims[2]/2+1) / (0.45 * float64(dims[2]))
+				if x*x+y*y+z*z <= 1 {
+					m.Set(i, j, k, 1)
+				}
+			}
+		}
+	}
+	return in, m
+}
+
+func tinyNet4(t testing.TB) *Network {
+	c := tinyConfig()
+	c.InChannels = 4
+	n, err := NewNetwork(c, 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Make the batch norms non-trivial so every part of the net matters.
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, p := range n.Params() {
+		if len(p.T.Shape) == 1 {
+			for i := range p.T.Data {
+				p.T.Data[i] += 0.2 * float32(r.Float64())
+			}
+		}
+	}
+	return n
+}
+
+func TestTilesCoverAligned(t *testing.T) {
+	geo := DefaultConfig().Geometry()
+	dims := [3]int{100, 47, 45}
+	tiles, err := Tiles(dims, 45, geo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := make(map[[3]int]int)
+	for _, tl := range tiles {
+		for a := 0; a < 3; a++ {
+			if tl.Origin[a]%45 != 0 || tl.Size[a]%3 != 0 || tl.Size[a] > 45 {
+				t.Fatalf("tile %+v not aligned", tl)
+			}
+		}
+		for k := tl.Origin[2]; k < tl.Origin[2]+tl.Size[2]; k++ {
+			for j := tl.Origin[1]; j < tl.Origin[1]+tl.Size[1]; j++ {
+				for i := tl.Origin[0]; i < tl.Origin[0]+tl.Size[0]; i++ {
+					covered[[3]int{i, j, k}]++
+				}
+			}
+		}
+	}
+	for k := 0; k < dims[2]; k++ {
+		for j := 0; j < dims[1]; j++ {
+			for i := 0; i < dims[0]; i++ {
+				if covered[[3]int{i, j, k}] != 1 {
+					t.Fatalf("voxel %d,%d,%d covered %d times", i, j, k, covered[[3]int{i, j, k}])
+				}
+			}
+		}
+	}
+	if len(tiles) != 3*2*1 {
+		t.Errorf("%d tiles, want 6", len(tiles))
+	}
+	if _, err := Tiles(dims, 44, geo); err == nil {
+		t.Error("segment 44 accepted with factor 3")
+	}
+}
+
+// TestTilingEqualsWholeVolume predicts with small tiles and with one tile
+// covering the whole brain box; the maps must agree voxel for voxel.
+func TestTilingEqualsWholeVolume(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	in, mask := testCase(r, [3]int{23, 19, 16})
+	n := tinyNet4(t)
+	whole, err := PredictProb(context.Background(), n, in, mask, 30, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside := 0
+	for i, v := range whole.Data {
+		if mask.Data[i] == 0 && v != 0 {
+			t.Fatalf("probability %g outside the brain at %d", v, i)
+		}
+		if mask.Data[i] != 0 {
+			inside++
+			if !(v > 0 && v < 1) {
+				t.Fatalf("probability %g inside the brain at %d", v, i)
+			}
+		}
+	}
+	if inside == 0 {
+		t.Fatal("empty mask")
+	}
+	for _, seg := range []int{3, 6, 9} {
+		tiled, err := PredictProb(context.Background(), n, in, mask, seg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var worst float64
+		for i := range whole.Data {
+			worst = math.Max(worst, math.Abs(float64(tiled.Data[i]-whole.Data[i])))
+		}
+		if worst > 1e-6 {
+			t.Errorf("segment %d: tiled and whole-volume maps differ by %g", seg, worst)
+		}
+	}
+}
+
+func TestPredictProbCancelAndErrors(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	in, mask := testCase(r, [3]int{12, 12, 12})
+	n := tinyNet4(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := PredictProb(ctx, n, in, mask, 3, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled run returned %v", err)
+	}
+	if _, err := PredictProb(context.Background(), n, in[:3], mask, 3, nil); err == nil {
+		t.Error("three inputs accepted")
+	}
+	other := volume.New(volume.Grid{Dims: [3]int{12, 12, 11}, Affine: in[0].Affine})
+	if _, err := PredictProb(context.Background(), n, []*volume.Volume{in[0], in[1], other, in[3]}, mask, 3, nil); err == nil {
+		t.Error("input on another grid accepted")
+	}
+	empty := volume.NewLabel(mask.Grid)
+	p, err := PredictProb(context.Background(), n, in, empty, 3, nil)
+	if err != nil || p.Dims != mask.Dims {
+		t.Fatalf("empty mask: %v", err)
+	}
+}
