@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"sync"
 	"testing"
 
 	"github.com/okieraised/gonii"
@@ -134,18 +135,42 @@ func loadNIfTI(t testing.TB, path string) *volume.Volume {
 	return v
 }
 
-// mniHead loads the real MNI head (182 x 218 x 182, 1 mm, axis codes LAS).
+var mniCache struct {
+	sync.Mutex
+	vol *volume.Volume
+}
+
+// mniHead loads the real MNI head (182 x 218 x 182, 1 mm, axis codes LAS),
+// once per test binary; tests must not change it.
 func mniHead(t testing.TB) *volume.Volume {
 	t.Helper()
-	return loadNIfTI(t, testdata.MNIHead(t))
+	mniCache.Lock()
+	defer mniCache.Unlock()
+	if mniCache.vol == nil {
+		mniCache.vol = loadNIfTI(t, testdata.MNIHead(t))
+	}
+	return mniCache.vol
 }
 
 // sphereLabel labels the voxels of g within radius mm of world point c.
 func sphereLabel(g volume.Grid, c [3]float64, radius float64, value uint8) *volume.Label {
 	l := volume.NewLabel(g)
-	for k := 0; k < g.Dims[2]; k++ {
-		for j := 0; j < g.Dims[1]; j++ {
-			for i := 0; i < g.Dims[0]; i++ {
+	// Only voxels within radius / (smallest spacing) of the centre's voxel
+	// can be inside, whatever the rotation of the grid.
+	cv, err := g.WorldToVoxel(c)
+	if err != nil {
+		panic(err)
+	}
+	sp := g.Spacing()
+	r := int(radius/min(sp[0], sp[1], sp[2])) + 2
+	var lo, hi [3]int
+	for a := 0; a < 3; a++ {
+		lo[a] = max(0, int(cv[a])-r)
+		hi[a] = min(g.Dims[a], int(cv[a])+r+1)
+	}
+	for k := lo[2]; k < hi[2]; k++ {
+		for j := lo[1]; j < hi[1]; j++ {
+			for i := lo[0]; i < hi[0]; i++ {
 				p := g.VoxelToWorld([3]float64{float64(i), float64(j), float64(k)})
 				d := math.Hypot(math.Hypot(p[0]-c[0], p[1]-c[1]), p[2]-c[2])
 				if d <= radius {

@@ -335,7 +335,9 @@ func (s *SliceView) begin(b desktop.MouseButton, mod fyne.KeyModifier, p fyne.Po
 			s.handler.OnStroke(s, s.strokeEvent(StrokeBegin, vox, pt, pt, inside))
 		} else {
 			s.gesture = gestureNavigate
+			s.lastVoxel = s.scene.View.Cursor
 			if vox, _, inside, _ := s.voxelAt(p); inside {
+				s.lastVoxel = vox
 				s.handler.OnCursor(s, vox)
 			}
 		}
@@ -375,7 +377,8 @@ func (s *SliceView) move(p fyne.Position) {
 		for a := 0; a < 3; a++ {
 			vox[a] = clamp(vox[a], 0, g.Dims[a]-1)
 		}
-		if vox != s.scene.View.Cursor {
+		if vox != s.lastVoxel {
+			s.lastVoxel = vox
 			s.handler.OnCursor(s, vox)
 		}
 	case gestureStroke:
