@@ -133,12 +133,12 @@ func FromMask(g volume.Grid, mask []bool, mode Mode, value uint8) (Modifier, err
 		return Modifier{}, fmt.Errorf("mask has %d voxels, grid %v holds %d", len(mask), g.Dims, g.Len())
 	}
 	b := Box{Min: g.Dims}
-	any := false
+	found := false
 	for idx, on := range mask {
 		if !on {
 			continue
 		}
-		any = true
+		found = true
 		i, j, k := g.Coords(idx)
 		p := [3]int{i, j, k}
 		for a := range 3 {
@@ -146,7 +146,7 @@ func FromMask(g volume.Grid, mask []bool, mode Mode, value uint8) (Modifier, err
 			b.Max[a] = max(b.Max[a], p[a]+1)
 		}
 	}
-	if !any {
+	if !found {
 		return Modifier{Mode: mode, Value: value}, nil
 	}
 	m := Modifier{Box: b, Mask: make([]bool, b.Len()), Mode: mode, Value: value}
