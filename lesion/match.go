@@ -125,10 +125,20 @@ func Match(ref, test *volume.Label, conn Connectivity) Matching {
 	for x := range rrs.start {
 		base := int(rrs.row[x]) * nx
 		r := rID[x]
+		// Count stretches of one test id, then add them: one map update
+		// per stretch, not per voxel.
+		cur, n := int32(0), 0
 		for _, t := range testLabels[base+int(rrs.start[x]) : base+int(rrs.end[x])] {
-			if t != 0 {
-				overlap[key{r, t}]++
+			if t != cur {
+				if cur != 0 {
+					overlap[key{r, cur}] += n
+				}
+				cur, n = t, 0
 			}
+			n++
+		}
+		if cur != 0 {
+			overlap[key{r, cur}] += n
 		}
 	}
 	testsOf := make([][]int, len(refComps)+1)

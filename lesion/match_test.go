@@ -188,3 +188,16 @@ func TestMatchAgreesWithBruteForce(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEvaluateCase scores a full-size (256x256x180) prediction:
+// pruning, both labellings, matching and the voxel Dice.
+func BenchmarkEvaluateCase(b *testing.B) {
+	truth := benchLabel()
+	pred := perturb(truth, rand.New(rand.NewPCG(9, 9)))
+	opts := DefaultEvalOptions()
+	b.ResetTimer()
+	for b.Loop() {
+		EvaluateCase(truth, pred, opts)
+	}
+	b.ReportMetric(float64(len(truth.Data))*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mvoxels/s")
+}
