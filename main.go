@@ -34,6 +34,7 @@ func commands() []command {
 		{"eval", "score predicted lesions against ground truth: the study's table, FROC", runEval},
 		{"import", "add a case (four sequences) to a workspace", cmdImport},
 		{"info", "describe a NIfTI file or DICOM folder as JSON", cmdInfo},
+		{"preprocess", "bias-correct, coregister, skull-strip, resample to 1 mm and z-score a case", cmdPreprocess},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	return cmds
