@@ -9,4 +9,19 @@
 // fill, delete component, fill holes, interpolation, accepting an AI
 // candidate) builds a Modifier and goes through Apply, the single edit path,
 // which returns the Delta that history and journal record.
+//
+// A Session is one reader's label map of one case (labels/<reader>.nii.gz)
+// with its history, journal (<reader>.journal) and resume state
+// (<reader>.resume.json). Durability works thus: every committed step is
+// appended to the journal with a checksum and fsynced before the call
+// returns; Checkpoint writes the label atomically and restarts the journal
+// from it. Each record carries the label's fingerprint after it (a linear
+// hash, updated in time proportional to the delta), so reopening knows
+// whether the saved label is the journal's starting point, already contains
+// its records (a crash between the two writes of a checkpoint), or belongs
+// to something else (the journal is then kept aside, never applied blindly).
+//
+// Consensus and adjudication (two readers, one truth) build on the same
+// pieces: a consensus label is one more Session, and resolving an item
+// (accept A, accept B, union, intersection) is a Modifier through Apply.
 package segedit
