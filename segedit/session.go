@@ -361,6 +361,9 @@ func (s *Session) StrokeTo(p [3]int) error {
 	return s.stroke.To(p)
 }
 
+// StrokeActive reports whether a stroke is in progress.
+func (s *Session) StrokeActive() bool { return s.stroke != nil }
+
 // StrokeDirty is the box the current stroke may have changed so far.
 func (s *Session) StrokeDirty() Box {
 	if s.stroke == nil {
