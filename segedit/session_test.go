@@ -326,3 +326,47 @@ func TestSessionThresholdStrokeOnMNI(t *testing.T) {
 	crash(s)
 	sameBytes(t, "MNI stroke after crash", mustOpen(t, o).Label(), want)
 }
+
+// A checkpoint during a stroke saves the label without the unfinished
+// stroke (the state replay starts from); the stroke, once ended, is
+// journalled; a cancelled stroke leaves no trace.
+func TestSessionCheckpointMidStrokeAndCancel(t *testing.T) {
+	g := anisoGrid([3]int{30, 30, 10})
+	o := sessionOpts(t, g)
+	s := mustOpen(t, o)
+	stroke(t, s, brush2, [3]int{5, 5, 5})
+	saved := s.Label().Clone()
+	if err := s.BeginStroke([3]int{20, 20, 5}, brush2); err != nil {
+		t.Fatal(err)
+	}
+	s.StrokeTo([3]int{25, 20, 5})
+	if !s.StrokeActive() || s.StrokeDirty().Empty() {
+		t.Fatal("stroke not reported as active")
+	}
+	if err := s.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	onDisk, err := nifti.ReadLabel(o.LabelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBytes(t, "checkpoint mid-stroke", onDisk, saved)
+	s.StrokeTo([3]int{25, 25, 5})
+	if err := s.EndStroke(); err != nil {
+		t.Fatal(err)
+	}
+	want := s.Label().Clone()
+	s.BeginStroke([3]int{10, 25, 5}, brush2)
+	s.StrokeTo([3]int{15, 25, 5})
+	s.CancelStroke()
+	sameBytes(t, "cancelled stroke", s.Label(), want)
+	if s.hist.UndoLen() != 2 {
+		t.Fatalf("%d history steps, want 2", s.hist.UndoLen())
+	}
+	crash(s)
+	r := mustOpen(t, o)
+	if len(r.Warnings()) != 0 {
+		t.Fatal(r.Warnings())
+	}
+	sameBytes(t, "reopened", r.Label(), want)
+}
