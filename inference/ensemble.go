@@ -1,0 +1,118 @@
+package inference
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"metascope/job"
+	"metascope/lesion"
+	"metascope/volume"
+)
+
+// Options tune a prediction; the zero value uses the defaults.
+type Options struct {
+	// Segment is the output edge of a tile, a multiple of the network's
+	// Factor; 0 means DefaultSegment.
+	Segment int
+	// Connectivity joins candidate voxels into lesions (zero: 26).
+	Connectivity lesion.Connectivity
+}
+
+// Candidate is one fused lesion candidate. Its MaxProb and MeanProb are over
+// the folds' mean probability map.
+type Candidate struct {
+	lesion.Component
+	// Folds is how many fold models' own binary maps touch the candidate:
+	// a simple measure of agreement to show next to it.
+	Folds int `json:"folds"`
+}
+
+// Prediction is the result of an ensemble on one case, on the inputs' grid.
+type Prediction struct {
+	// Prob is the mean of the folds' probability maps (for review, FROC).
+	Prob *volume.Volume
+	// Label is the fused candidate map (1 = candidate): the folds' binary
+	// maps (probability >= threshold) by majority vote, components under
+	// the model's minimum volume removed.
+	Label *volume.Label
+	// Candidates lists Label's components in lesion's ID order.
+	Candidates []Candidate
+	// FoldLabels are the folds' binary maps, in fold order.
+	FoldLabels []*volume.Label
+	// Removed is how many fused components were dropped as too small.
+	Removed int
+	// Notice is the model's notice (for example that it was trained on
+	// synthetic data), to be shown with the result.
+	Notice string
+}
+
+// Predict runs every fold of m over the brain and fuses them. inputs are the
+// preprocessed sequences (1 mm, z-scored inside the brain) in
+// volume.Sequences order on the brain mask's grid.
+func Predict(ctx context.Context, m *Ensemble, inputs [4]*volume.Volume, brainMask *volume.Label, opts Options, progress job.Progress) (p *Prediction, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("predict: internal error: %v\n%s", r, debug.Stack())
+		}
+	}()
+	if len(m.Folds) == 0 {
+		return nil, fmt.Errorf("predict: model %s has no folds", m.Dir)
+	}
+	seg := opts.Segment
+	if seg == 0 {
+		seg = DefaultSegment
+	}
+	if f := m.Info.Config.Factor; seg%f != 0 || seg < f {
+		return nil, fmt.Errorf("predict: segment %d: must be a positive multiple of %d", seg, f)
+	}
+	if err := checkInputs(inputs[:], brainMask, m.Info.Config.InChannels); err != nil {
+		return nil, fmt.Errorf("predict: %w", err)
+	}
+	var probs []*volume.Volume
+	nf := len(m.Folds)
+	for i, n := range m.Folds {
+		prob, err := PredictProb(ctx, n, inputs[:], brainMask, seg, progress.Sub(float64(i)/float64(nf), float64(i+1)/float64(nf)))
+		if err != nil {
+			return nil, fmt.Errorf("predict: fold %d: %w", i+1, err)
+		}
+		probs = append(probs, prob)
+	}
+	progress.Report("fusing folds", 1)
+	p = Fuse(probs, m.Info.Threshold, m.Info.MinComponentCM3, opts.Connectivity)
+	p.Notice = m.Info.Notice
+	return p, nil
+}
+
+// Fuse turns the folds' probability maps (same grid) into a Prediction:
+// each thresholded (>= threshold) to a binary map, the maps fused by
+// majority vote, components under minCM3 removed, candidates listed with
+// the mean map's maximum and mean probability and their fold count.
+func Fuse(probs []*volume.Volume, threshold, minCM3 float64, conn lesion.Connectivity) *Prediction {
+	p := &Prediction{Prob: lesion.MeanProbability(probs)}
+	for _, prob := range probs {
+		p.FoldLabels = append(p.FoldLabels, lesion.Threshold(prob, float32(threshold)))
+	}
+	fused := lesion.MajorityVote(p.FoldLabels)
+	p.Label, p.Removed = lesion.RemoveSmall(fused, minCM3, conn)
+	labels, comps := lesion.ComponentsWithProb(p.Label, p.Prob, conn)
+	touched := make([][]bool, len(p.FoldLabels))
+	for f, fl := range p.FoldLabels {
+		touched[f] = make([]bool, len(comps)+1)
+		for j, id := range labels {
+			if id != 0 && fl.Data[j] != 0 {
+				touched[f][id] = true
+			}
+		}
+	}
+	for _, c := range comps {
+		cand := Candidate{Component: c}
+		for f := range touched {
+			if touched[f][c.ID] {
+				cand.Folds++
+			}
+		}
+		p.Candidates = append(p.Candidates, cand)
+	}
+	return p
+}
