@@ -33,8 +33,10 @@ Predictions, one table column each:
                       (the study: fused ensemble first, then each fold)
   --pred-glob GLOB    label maps matching GLOB inside each case folder (of every
                       --pred DIR, or of the truth when no --pred is given); each
-                      file name makes a column. Default for a workspace without
-                      --pred: candidates/*.nii.gz
+                      file name makes a column
+With a workspace and none of these flags, each model's candidates/<model>.nii.gz
+is a column: a label map when its data are integers, a probability map (FROC)
+when they are floats.
   --prob [NAME=]DIR   probability maps DIR/<case>.nii.gz or DIR/<case>/prob.nii.gz,
                       one FROC curve each
   --prob-glob GLOB    probability maps matching GLOB inside each case folder
@@ -149,17 +151,24 @@ func evaluate(cfg evalConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	predGlob := cfg.predGlob
-	if wsMode && len(cfg.preds) == 0 && predGlob == "" {
-		predGlob = "candidates/*.nii.gz"
-	}
-	predCols, err := resolveColumns(cases, cfg.preds, predGlob, "label")
-	if err != nil {
-		return fmt.Errorf("predictions: %w", err)
-	}
-	probCols, err := resolveColumns(cases, cfg.probs, cfg.probGlob, "prob")
-	if err != nil {
-		return fmt.Errorf("probability maps: %w", err)
+	var predCols, probCols []mapColumn
+	if wsMode && len(cfg.preds)+len(cfg.probs) == 0 && cfg.predGlob+cfg.probGlob == "" {
+		// A workspace's AI candidates: one column per model, a label map
+		// or a probability map as its NIfTI datatype says.
+		cols, err := resolveColumns(cases, nil, "candidates/*.nii.gz", "")
+		if err != nil {
+			return fmt.Errorf("workspace candidates: %w", err)
+		}
+		if predCols, probCols, err = splitByDatatype(cols); err != nil {
+			return fmt.Errorf("workspace candidates: %w", err)
+		}
+	} else {
+		if predCols, err = resolveColumns(cases, cfg.preds, cfg.predGlob, "label"); err != nil {
+			return fmt.Errorf("predictions: %w", err)
+		}
+		if probCols, err = resolveColumns(cases, cfg.probs, cfg.probGlob, "prob"); err != nil {
+			return fmt.Errorf("probability maps: %w", err)
+		}
 	}
 	if len(predCols) == 0 && len(probCols) == 0 {
 		return errors.New("no predictions: give --pred, --pred-glob, --prob or --prob-glob")
@@ -473,6 +482,31 @@ func resolveColumns(cases []evalCase, specs []string, glob, file string) ([]mapC
 		return nil, fmt.Errorf("no files match %q in the case folders", glob)
 	}
 	return cols, nil
+}
+
+// splitByDatatype sorts columns into label maps (integer NIfTI data) and
+// probability maps (float data), from each file's header.
+func splitByDatatype(cols []mapColumn) (labels, probs []mapColumn, err error) {
+	for _, col := range cols {
+		kinds := map[bool][]string{}
+		for _, f := range col.files {
+			h, err := nifti.ReadHeader(f)
+			if err != nil {
+				return nil, nil, err
+			}
+			isFloat := strings.HasPrefix(h.Datatype, "float") && (h.SclSlope == 0 || h.SclSlope == 1)
+			kinds[isFloat] = append(kinds[isFloat], f)
+		}
+		switch {
+		case len(kinds[true]) > 0 && len(kinds[false]) > 0:
+			return nil, nil, fmt.Errorf("%s: mixes label maps (%s) and probability maps (%s)", col.name, kinds[false][0], kinds[true][0])
+		case len(kinds[true]) > 0:
+			probs = append(probs, col)
+		default:
+			labels = append(labels, col)
+		}
+	}
+	return labels, probs, nil
 }
 
 func writePerCase(w io.Writer, cols []mapColumn, results [][]lesion.CaseResult) {

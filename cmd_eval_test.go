@@ -202,7 +202,8 @@ func TestEvalErrors(t *testing.T) {
 }
 
 // TestEvalWorkspace scores a workspace: truth is each case's consensus,
-// predictions default to candidates/*.nii.gz, one column per model.
+// predictions default to candidates/*.nii.gz, one column per model, label
+// maps in the table and probability maps as FROC curves.
 func TestEvalWorkspace(t *testing.T) {
 	root := evalFixture(t)
 	ws, err := workspace.Create(filepath.Join(t.TempDir(), "ws"))
@@ -238,6 +239,7 @@ func TestEvalWorkspace(t *testing.T) {
 		copyFile(filepath.Join(root, "truth", name, "label.nii.gz"), c.ConsensusPath())
 		copyFile(filepath.Join(root, "fused", name+".nii.gz"), filepath.Join(c.CandidatesDir(), "fused.nii.gz"))
 		copyFile(filepath.Join(root, "fold1", name+".nii.gz"), filepath.Join(c.CandidatesDir(), "fold1.nii.gz"))
+		copyFile(filepath.Join(root, "prob", name+".nii.gz"), filepath.Join(c.CandidatesDir(), "ensemble-prob.nii.gz"))
 	}
 	var stdout, stderr bytes.Buffer
 	if code := runEval([]string{"--truth", ws.Dir(), "--study=false"}, &stdout, &stderr); code != exitOK {
@@ -248,6 +250,7 @@ func TestEvalWorkspace(t *testing.T) {
 		"| Sensitivity | 100% | 67% |",
 		"| FPs/scan | 2.00 | 0.50 |",
 		"1 workspace cases without consensus skipped",
+		"  ensemble-prob: 0.05:1.00@2.00",
 	} {
 		if !strings.Contains(stdout.String(), row) {
 			t.Errorf("output lacks %q:\n%s", row, stdout.String())
