@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"metascope/volume"
 	"metascope/workspace"
@@ -16,7 +17,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 	ws := fs.String("workspace", "", "workspace folder (required)")
 	create := fs.Bool("create", false, "create the workspace if it does not exist")
 	name := fs.String("case", "", "case name (required; letters, digits, spaces, '-', '_', '.')")
-	by := fs.String("by", "", "who imports, for the audit log")
+	by := fs.String("by", os.Getenv("USER"), "who imports, for the audit log")
 	paths := map[volume.Sequence]*string{}
 	uids := map[volume.Sequence]*string{}
 	for _, s := range volume.Sequences {

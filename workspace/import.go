@@ -71,10 +71,17 @@ func ClassFromFileName(path string) (volume.Sequence, bool, string) {
 	base := strings.ToLower(filepath.Base(path))
 	base = strings.TrimSuffix(strings.TrimSuffix(base, ".gz"), ".nii")
 	tokens := strings.FieldsFunc(base, func(r rune) bool { return r == '_' || r == '-' || r == '.' || r == ' ' })
-	// Later tokens win ("sub-01_t1ce" -> t1ce); scan from the end.
+	// Later tokens win ("sub-01_t1ce" -> t1ce); scan from the end, trying
+	// each token joined with the one before it first ("t1_post", "t1-gd").
 	for i := len(tokens) - 1; i >= 0; i-- {
-		if s, err := volume.ParseSequence(tokens[i]); err == nil {
-			return s, true, fmt.Sprintf("NIfTI file name contains %q", tokens[i])
+		cands := []string{tokens[i]}
+		if i > 0 {
+			cands = []string{tokens[i-1] + tokens[i], tokens[i]}
+		}
+		for _, c := range cands {
+			if s, err := volume.ParseSequence(c); err == nil {
+				return s, true, fmt.Sprintf("NIfTI file name contains %q", c)
+			}
 		}
 	}
 	return 0, false, "NIfTI files carry no acquisition parameters and the file name names no sequence"

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"metascope/volume"
+	"metascope/volume/dicomio"
 	"metascope/volume/nifti"
 )
 
@@ -332,5 +333,47 @@ func TestModels(t *testing.T) {
 	}
 	if _, err := w.ModelDir("../x"); err == nil {
 		t.Fatal("bad model name accepted")
+	}
+}
+
+func TestClassFromFileName(t *testing.T) {
+	for _, c := range []struct {
+		path  string
+		want  volume.Sequence
+		known bool
+	}{
+		{"/d/BraTS20_001_t1ce.nii.gz", volume.T1c, true},
+		{"/d/BraTS20_001_t1.nii.gz", volume.T1, true},
+		{"/d/sub-01_T2w.nii", volume.T2, true},
+		{"/d/case 3 FLAIR.nii.gz", volume.FLAIR, true},
+		{"/d/t1-post.nii.gz", volume.T1c, true},
+		{"/d/sub-01_T1_gd.nii.gz", volume.T1c, true},
+		{"/d/t2_flair.nii.gz", volume.FLAIR, true},
+		{"/d/t1_mprage.nii.gz", volume.T1, true},
+		{"/d/scan0003.nii.gz", 0, false},
+	} {
+		s, known, reason := ClassFromFileName(c.path)
+		if known != c.known || (known && s != c.want) || reason == "" {
+			t.Errorf("%s: %v %v %q; want %v %v", c.path, s, known, reason, c.want, c.known)
+		}
+	}
+}
+
+func TestPickSeries(t *testing.T) {
+	series := []dicomio.Series{{UID: "1.2.3", Description: "AX T1", Files: []string{"a", "b"}}, {UID: "1.2.4", Description: "FLAIR"}}
+	if _, err := PickSeries(Source{Path: "/dcm"}, series); err == nil || !strings.Contains(err.Error(), "1.2.3") || !strings.Contains(err.Error(), "2 series") {
+		t.Errorf("two series, no UID: %v", err)
+	}
+	if s, err := PickSeries(Source{Path: "/dcm", SeriesUID: "1.2.4"}, series); err != nil || s.Description != "FLAIR" {
+		t.Errorf("by UID: %v %v", s, err)
+	}
+	if _, err := PickSeries(Source{Path: "/dcm", SeriesUID: "9.9"}, series); err == nil || !strings.Contains(err.Error(), "9.9") {
+		t.Errorf("unknown UID: %v", err)
+	}
+	if s, err := PickSeries(Source{Path: "/dcm"}, series[:1]); err != nil || s.UID != "1.2.3" {
+		t.Errorf("single series: %v", err)
+	}
+	if _, err := PickSeries(Source{Path: "/dcm"}, nil); err == nil {
+		t.Error("no series accepted")
 	}
 }
