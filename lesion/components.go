@@ -88,7 +88,39 @@ type runs struct {
 // skipped eight voxels at a time, so an almost empty map (the usual lesion
 // map) costs little more than reading it.
 func extractRuns(l *volume.Label) *runs {
-	nx, ny, nz := l.Dims[0], l.Dims[1], l.Dims[2]
+	nx := l.Dims[0]
+	return extractRunsWith(l.Dims, func(r int, start, end []int32) ([]int32, []int32) {
+		return rowRuns(l.Data[r*nx:(r+1)*nx], start, end)
+	})
+}
+
+// extractRunsAbove is extractRuns of the map p >= t, without building it.
+func extractRunsAbove(p *volume.Volume, t float32) *runs {
+	nx := p.Dims[0]
+	return extractRunsWith(p.Dims, func(r int, start, end []int32) ([]int32, []int32) {
+		row := p.Data[r*nx : (r+1)*nx]
+		for i := 0; i < len(row); {
+			for i < len(row) && !(row[i] >= t) {
+				i++
+			}
+			if i == len(row) {
+				break
+			}
+			s := i
+			for i < len(row) && row[i] >= t {
+				i++
+			}
+			start = append(start, int32(s))
+			end = append(end, int32(i))
+		}
+		return start, end
+	})
+}
+
+// extractRunsWith collects the runs that rowFn appends for each row, in
+// k-slabs on all CPUs.
+func extractRunsWith(dims [3]int, rowFn func(r int, start, end []int32) ([]int32, []int32)) *runs {
+	ny, nz := dims[1], dims[2]
 	rows := ny * nz
 	counts := make([]int32, rows)
 	workers := min(runtime.GOMAXPROCS(0), nz)
@@ -107,7 +139,7 @@ func extractRuns(l *volume.Label) *runs {
 			var p part
 			for r := k0 * ny; r < k1*ny; r++ {
 				n0 := len(p.start)
-				p.start, p.end = rowRuns(l.Data[r*nx:(r+1)*nx], p.start, p.end)
+				p.start, p.end = rowFn(r, p.start, p.end)
 				counts[r] = int32(len(p.start) - n0)
 			}
 			parts[w] = p
@@ -119,7 +151,7 @@ func extractRuns(l *volume.Label) *runs {
 		total += len(p.start)
 	}
 	rs := &runs{
-		dims:  l.Dims,
+		dims:  dims,
 		start: make([]int32, 0, total),
 		end:   make([]int32, 0, total),
 		row:   make([]int32, total),
@@ -139,6 +171,28 @@ func extractRuns(l *volume.Label) *runs {
 	}
 	rs.first[rows] = n
 	return rs
+}
+
+// overlapRuns calls add(a, b, n) for every pair of intersecting runs of two
+// run sets on the same dims: a's and b's component ids and the number of
+// shared voxels. It works row by row on the runs alone, never per voxel.
+func overlapRuns(a *runs, aID []int32, b *runs, bID []int32, add func(ia, ib int32, n int)) {
+	for r := 0; r+1 < len(a.first); r++ {
+		p, pEnd := a.first[r], a.first[r+1]
+		q, qEnd := b.first[r], b.first[r+1]
+		for p < pEnd && q < qEnd {
+			lo := max(a.start[p], b.start[q])
+			hi := min(a.end[p], b.end[q])
+			if hi > lo {
+				add(aID[p], bID[q], int(hi-lo))
+			}
+			if a.end[p] < b.end[q] {
+				p++
+			} else {
+				q++
+			}
+		}
+	}
 }
 
 // rowRuns appends the runs of non-zero bytes of one row.

@@ -56,10 +56,9 @@ func FROC(truths []*volume.Label, probs []*volume.Volume, thresholds []float64, 
 			defer wg.Done()
 			for c := range work {
 				cs := make([]counts, len(thresholds))
+				rrs, rID, refComps := analyse(truths[c], nil, opts.Conn)
 				for t, th := range thresholds {
-					pred, _ := RemoveSmall(Threshold(probs[c], float32(th)), opts.MinCM3, opts.Conn)
-					m := Match(truths[c], pred, opts.Conn)
-					cs[t] = counts{m.TP(), m.FN(), m.FP()}
+					cs[t].tp, cs[t].fn, cs[t].fp = countAtThreshold(rrs, rID, len(refComps), probs[c], float32(th), opts)
 				}
 				perCase[c] = cs
 			}
@@ -86,6 +85,45 @@ func FROC(truths []*volume.Label, probs []*volume.Volume, thresholds []float64, 
 		pts[t] = p
 	}
 	return pts
+}
+
+// countAtThreshold scores the map prob >= t against the reference runs
+// exactly as RemoveSmall, Threshold and Match would, but on runs only:
+// no map is built, and a component under opts.MinCM3 is simply not
+// counted (removing it changes no other component).
+func countAtThreshold(rrs *runs, rID []int32, nRef int, prob *volume.Volume, t float32, opts EvalOptions) (tp, fn, fp int) {
+	trs := extractRunsAbove(prob, t)
+	tID, n := labelRuns(trs, opts.Conn)
+	size := make([]int, n+1)
+	for x := range trs.start {
+		size[tID[x]] += int(trs.end[x] - trs.start[x])
+	}
+	vox := prob.VoxelVolumeMM3() / 1000
+	kept := make([]bool, n+1)
+	for id := 1; id <= n; id++ {
+		kept[id] = float64(size[id])*vox >= opts.MinCM3*(1-volumeEpsilon)
+	}
+	detected := make([]bool, nRef+1)
+	hit := make([]bool, n+1)
+	overlapRuns(rrs, rID, trs, tID, func(r, t int32, _ int) {
+		if kept[t] {
+			detected[r] = true
+			hit[t] = true
+		}
+	})
+	for r := 1; r <= nRef; r++ {
+		if detected[r] {
+			tp++
+		} else {
+			fn++
+		}
+	}
+	for id := 1; id <= n; id++ {
+		if kept[id] && !hit[id] {
+			fp++
+		}
+	}
+	return tp, fn, fp
 }
 
 // PoolFROC sums FROC points computed separately (per case, or per batch

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +82,38 @@ func TestFROCExactPoints(t *testing.T) {
 	opts.MinCM3 = 0
 	if p := FROC(truths, probs, []float64{0.92}, opts)[0]; p.FP != 1 || p.TP != 0 {
 		t.Errorf("no size rule at 0.92: %+v, want 1 FP", p)
+	}
+}
+
+// TestFROCMatchesEvaluateCase checks the run-only FROC path against the
+// obvious one (Threshold, then EvaluateCase) on random lesion maps.
+func TestFROCMatchesEvaluateCase(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	ths := []float64{0.1, 0.25, 0.5, 0.75, 0.9}
+	for trial := range 4 {
+		g := volume.Grid{Dims: [3]int{40, 32, 20}, Affine: volume.Diagonal([3]float64{1, 1.2, 2}, [3]float64{})}
+		truth := volume.NewLabel(g)
+		blobs(truth, rng, 8, 1, 5)
+		pred := perturb(truth, rng)
+		prob := volume.New(g)
+		for i := range prob.Data {
+			prob.Data[i] = rng.Float32() * 0.2
+			if pred.Data[i] != 0 {
+				prob.Data[i] += 0.3 + 0.5*rng.Float32()
+			}
+		}
+		for _, conn := range []Connectivity{Conn6, Conn26} {
+			opts := DefaultEvalOptions()
+			opts.Conn = conn
+			got := FROC([]*volume.Label{truth}, []*volume.Volume{prob}, ths, opts)
+			for i, th := range ths {
+				r := EvaluateCase(truth, Threshold(prob, float32(th)), opts)
+				if got[i].TP != r.TP || got[i].FN != r.FN || got[i].FP != r.FP {
+					t.Fatalf("trial %d conn %v threshold %v: FROC %d/%d/%d, EvaluateCase %d/%d/%d",
+						trial, conn, th, got[i].TP, got[i].FN, got[i].FP, r.TP, r.FN, r.FP)
+				}
+			}
+		}
 	}
 }
 

@@ -116,31 +116,11 @@ func Match(ref, test *volume.Label, conn Connectivity) Matching {
 	mustSameGrid("Match", ref.Grid, test.Grid)
 	rrs, rID, refComps := analyse(ref, nil, conn)
 	trs, tID, testComps := analyse(test, nil, conn)
-	testLabels := paint(trs, tID)
 
-	// Overlap counts per (reference, test) pair, from the reference runs.
+	// Overlap counts per (reference, test) pair, from the runs.
 	type key struct{ r, t int32 }
 	overlap := map[key]int{}
-	nx := rrs.dims[0]
-	for x := range rrs.start {
-		base := int(rrs.row[x]) * nx
-		r := rID[x]
-		// Count stretches of one test id, then add them: one map update
-		// per stretch, not per voxel.
-		cur, n := int32(0), 0
-		for _, t := range testLabels[base+int(rrs.start[x]) : base+int(rrs.end[x])] {
-			if t != cur {
-				if cur != 0 {
-					overlap[key{r, cur}] += n
-				}
-				cur, n = t, 0
-			}
-			n++
-		}
-		if cur != 0 {
-			overlap[key{r, cur}] += n
-		}
-	}
+	overlapRuns(rrs, rID, trs, tID, func(r, t int32, n int) { overlap[key{r, t}] += n })
 	testsOf := make([][]int, len(refComps)+1)
 	m := Matching{Ref: refComps, Test: testComps, RefOfTest: make([][]int, len(testComps))}
 	for k := range overlap {
