@@ -33,6 +33,7 @@ func commands() []command {
 		{"convert", "convert a DICOM series or NIfTI file to NIfTI", cmdConvert},
 		{"eval", "score predicted lesions against ground truth: the study's table, FROC", runEval},
 		{"import", "add a case (four sequences) to a workspace", cmdImport},
+		{"infer", "find candidate metastases in a case with a trained model (ensemble of folds)", cmdInfer},
 		{"info", "describe a NIfTI file or DICOM folder as JSON", cmdInfo},
 		{"preprocess", "bias-correct, coregister, skull-strip, resample to 1 mm and z-score a case", cmdPreprocess},
 	}

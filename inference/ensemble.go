@@ -95,9 +95,18 @@ func Fuse(probs []*volume.Volume, threshold, minCM3 float64, conn lesion.Connect
 	}
 	fused := lesion.MajorityVote(p.FoldLabels)
 	p.Label, p.Removed = lesion.RemoveSmall(fused, minCM3, conn)
-	labels, comps := lesion.ComponentsWithProb(p.Label, p.Prob, conn)
-	touched := make([][]bool, len(p.FoldLabels))
-	for f, fl := range p.FoldLabels {
+	p.Candidates = Candidates(p.Label, p.Prob, p.FoldLabels, conn)
+	return p
+}
+
+// Candidates lists the components of a fused label map with the maximum and
+// mean of prob over each and how many of the fold maps touch it. All maps
+// share one grid; Fuse uses it on the network's grid, and callers that map
+// a prediction into another grid (the case's T1c) call it again there.
+func Candidates(label *volume.Label, prob *volume.Volume, folds []*volume.Label, conn lesion.Connectivity) []Candidate {
+	labels, comps := lesion.ComponentsWithProb(label, prob, conn)
+	touched := make([][]bool, len(folds))
+	for f, fl := range folds {
 		touched[f] = make([]bool, len(comps)+1)
 		for j, id := range labels {
 			if id != 0 && fl.Data[j] != 0 {
@@ -105,6 +114,7 @@ func Fuse(probs []*volume.Volume, threshold, minCM3 float64, conn lesion.Connect
 			}
 		}
 	}
+	var out []Candidate
 	for _, c := range comps {
 		cand := Candidate{Component: c}
 		for f := range touched {
@@ -112,7 +122,7 @@ func Fuse(probs []*volume.Volume, threshold, minCM3 float64, conn lesion.Connect
 				cand.Folds++
 			}
 		}
-		p.Candidates = append(p.Candidates, cand)
+		out = append(out, cand)
 	}
-	return p
+	return out
 }
