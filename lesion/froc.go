@@ -298,21 +298,21 @@ func PlotFROCWithPoints(path string, curves map[string][]FROCPoint, points map[s
 	})
 }
 
-// frocXYs orders the defined points by false positives per scan (then
-// sensitivity) so the curve is drawn left to right.
+// frocXYs orders the defined points from the highest threshold to the
+// lowest, so the curve is drawn as the operating point moves. (Sorting by
+// false positives instead would zig-zag: lowering the threshold can merge
+// false positives and lower their count.)
 func frocXYs(pts []FROCPoint) plotter.XYs {
-	var xys plotter.XYs
+	sorted := make([]FROCPoint, 0, len(pts))
 	for _, p := range pts {
-		if math.IsNaN(p.Sensitivity) || math.IsNaN(p.FPPerScan) {
-			continue
+		if !math.IsNaN(p.Sensitivity) && !math.IsNaN(p.FPPerScan) {
+			sorted = append(sorted, p)
 		}
-		xys = append(xys, plotter.XY{X: p.FPPerScan, Y: p.Sensitivity})
 	}
-	sort.Slice(xys, func(a, b int) bool {
-		if xys[a].X != xys[b].X {
-			return xys[a].X < xys[b].X
-		}
-		return xys[a].Y < xys[b].Y
-	})
+	sort.SliceStable(sorted, func(a, b int) bool { return sorted[a].Threshold > sorted[b].Threshold })
+	xys := make(plotter.XYs, len(sorted))
+	for i, p := range sorted {
+		xys[i] = plotter.XY{X: p.FPPerScan, Y: p.Sensitivity}
+	}
 	return xys
 }
