@@ -1,6 +1,7 @@
 package viewer
 
 import (
+	"encoding/binary"
 	"image"
 	"math"
 	"runtime"
@@ -18,19 +19,30 @@ func Render(dst *image.RGBA, vol *volume.Volume, overlays []Overlay, v View) {
 }
 
 // Renderer draws slice views. It keeps the per-column and per-row lookup
-// tables between frames so that a redraw allocates nothing once the view
-// size is stable. The zero value is ready to use; a Renderer must not be used
-// by two goroutines at once (give each view its own).
+// tables and a row of scratch per CPU between frames, so that a redraw
+// allocates nothing but its worker goroutines once the view size is stable.
+// The zero value is ready to use; a Renderer must not be used by two
+// goroutines at once (give each view its own).
 type Renderer struct {
 	// Nearest-neighbour tables: the data offset of the voxel under each
 	// screen column and row (relative to the slice), or -1 outside the
 	// image. They have one extra entry on each side of the view so that
 	// outlines can look at their off-screen neighbours.
 	colN, rowN []int32
-	// Bilinear tables: the two voxel offsets to blend and the weight of the
-	// second, per column and per row.
-	col0, col1, row0, row1 []int32
-	colF, rowF             []float32
+	// colS is the screen-ordered voxel column under each pixel column (-1
+	// outside); col0, col1 and colF are the two screen-ordered columns a
+	// bilinear sample blends and the weight of the second.
+	colS, col0, col1 []int32
+	colF             []float32
+	// row0, row1 and rowF are the data offsets of the two voxel rows a
+	// bilinear sample blends and the weight of the second.
+	row0, row1 []int32
+	rowF       []float32
+	// colOff is the data offset of each screen-ordered voxel column.
+	colOff []int32
+	// One row of voxel values (bilinear) or grey levels (nearest) per worker.
+	rowVals [][]float32
+	rowGrey [][]uint8
 
 	luts   []blendLUT
 	active []int
@@ -55,7 +67,7 @@ func (r *Renderer) Render(dst *image.RGBA, vol *volume.Volume, overlays []Overla
 		return
 	}
 	m := NewMapping(vol.Grid, v, float64(w), float64(h))
-	r.buildTables(m, vol.Dims, w, h)
+	cmin, cmax := r.buildTables(m, vol.Dims, w, h)
 
 	r.active = r.active[:0]
 	if cap(r.luts) < len(overlays) {
@@ -68,24 +80,45 @@ func (r *Renderer) Render(dst *image.RGBA, vol *volume.Volume, overlays []Overla
 		}
 	}
 
-	strides := [3]int{1, vol.Dims[0], vol.Dims[0] * vol.Dims[1]}
-	sliceOff := m.slice * strides[m.n]
-	lo, k := v.WL.coeffs()
-	job := rowJob{r: r, dst: dst, data: vol.Data, overlays: overlays, sliceOff: sliceOff, lo: lo, k: k, linear: v.Interp == Linear, w: w}
-
 	workers := runtime.GOMAXPROCS(0)
-	if w*h < minParallelPixels || workers < 2 {
-		job.rows(0, h)
+	if w*h < minParallelPixels {
+		workers = 1
+	}
+	workers = max(1, min(workers, h/16))
+	for len(r.rowVals) < workers {
+		r.rowVals = append(r.rowVals, nil)
+		r.rowGrey = append(r.rowGrey, nil)
+	}
+	for i := 0; i < workers; i++ {
+		r.rowVals[i] = growF(r.rowVals[i], m.nh)
+		if cap(r.rowGrey[i]) < m.nh {
+			r.rowGrey[i] = make([]uint8, m.nh)
+		}
+		r.rowGrey[i] = r.rowGrey[i][:m.nh]
+	}
+
+	strides := [3]int{1, vol.Dims[0], vol.Dims[0] * vol.Dims[1]}
+	lo, k := v.WL.coeffs()
+	job := rowJob{
+		r: r, dst: dst, data: vol.Data, overlays: overlays,
+		sliceOff: m.slice * strides[m.n], lo: lo, k: k, linear: v.Interp == Linear,
+		w: w, cmin: cmin, cmax: cmax,
+	}
+	if workers == 1 {
+		job.rows(0, h, 0)
 	} else {
-		workers = min(workers, h/16)
 		var wg sync.WaitGroup
 		chunk := (h + workers - 1) / workers
-		for y0 := 0; y0 < h; y0 += chunk {
+		for i := 0; i < workers; i++ {
+			y0, y1 := i*chunk, min((i+1)*chunk, h)
+			if y0 >= y1 {
+				continue
+			}
 			wg.Add(1)
-			go func(y0, y1 int) {
+			go func(y0, y1, i int) {
 				defer wg.Done()
-				job.rows(y0, y1)
-			}(y0, min(y0+chunk, h))
+				job.rows(y0, y1, i)
+			}(y0, y1, i)
 		}
 		wg.Wait()
 	}
@@ -94,104 +127,143 @@ func (r *Renderer) Render(dst *image.RGBA, vol *volume.Volume, overlays []Overla
 	}
 }
 
-// buildTables computes the column and row tables for mapping m. Each entry
-// is found from the pixel centre by one multiply-add, so no per-pixel affine
+// buildTables computes the column and row tables for mapping m, and the
+// range of screen-ordered voxel columns any pixel reads. Each entry is found
+// from the pixel centre by one multiply-add, so no per-pixel affine
 // arithmetic is left for the inner loops.
-func (r *Renderer) buildTables(m Mapping, dims [3]int, w, h int) {
+func (r *Renderer) buildTables(m Mapping, dims [3]int, w, h int) (cmin, cmax int) {
 	strides := [3]int{1, dims[0], dims[0] * dims[1]}
-	r.colN = grow(r.colN, w+2)
-	r.rowN = grow(r.rowN, h+2)
-	r.col0, r.col1 = grow(r.col0, w), grow(r.col1, w)
+	sh, sv := strides[m.h], strides[m.v]
+	r.colN, r.rowN = grow(r.colN, w+2), grow(r.rowN, h+2)
+	r.colS, r.col0, r.col1 = grow(r.colS, w), grow(r.col0, w), grow(r.col1, w)
 	r.row0, r.row1 = grow(r.row0, h), grow(r.row1, h)
 	r.colF, r.rowF = growF(r.colF, w), growF(r.rowF, h)
-	axisTables(r.colN, r.col0, r.col1, r.colF, m.x0, m.uh, m.nh, m.hFlip, strides[m.h])
-	axisTables(r.rowN, r.row0, r.row1, r.rowF, m.y0, m.uv, m.nv, m.vFlip, strides[m.v])
+	r.colOff = grow(r.colOff, m.nh)
+	for c := range r.colOff {
+		r.colOff[c] = int32(voxelIndex(c, m.nh, m.hFlip) * sh)
+	}
+
+	// Nearest: the screen-ordered voxel under each pixel centre.
+	nearest := func(p int, origin, unit float64, n int) int {
+		t := (float64(p) + 0.5 - origin) / unit
+		if t >= 0 && t < float64(n) {
+			return int(t)
+		}
+		return -1
+	}
+	for p := range r.colN {
+		if t := nearest(p-1, m.x0, m.uh, m.nh); t >= 0 {
+			r.colN[p] = r.colOff[t]
+		} else {
+			r.colN[p] = -1
+		}
+	}
+	for p := range r.rowN {
+		if t := nearest(p-1, m.y0, m.uv, m.nv); t >= 0 {
+			r.rowN[p] = int32(voxelIndex(t, m.nv, m.vFlip) * sv)
+		} else {
+			r.rowN[p] = -1
+		}
+	}
+	// Bilinear: the two voxel centres around each pixel centre, clamped to
+	// the image so that edge voxels are not darkened by the outside.
+	bilinear := func(p int, origin, unit float64, n int) (a, b int, f float32) {
+		c := (float64(p)+0.5-origin)/unit - 0.5 // voxel centres at integers
+		c = math.Max(0, math.Min(float64(n-1), c))
+		a = int(c)
+		return a, min(a+1, n-1), float32(c - float64(a))
+	}
+	cmin, cmax = m.nh, -1
+	for p := range r.colS {
+		t := nearest(p, m.x0, m.uh, m.nh)
+		a, b, f := bilinear(p, m.x0, m.uh, m.nh)
+		r.colS[p], r.col0[p], r.col1[p], r.colF[p] = int32(t), int32(a), int32(b), f
+		if t >= 0 {
+			cmin, cmax = min(cmin, t, a), max(cmax, t, b)
+		}
+	}
+	for p := range r.row0 {
+		a, b, f := bilinear(p, m.y0, m.uv, m.nv)
+		r.row0[p] = int32(voxelIndex(a, m.nv, m.vFlip) * sv)
+		r.row1[p] = int32(voxelIndex(b, m.nv, m.vFlip) * sv)
+		r.rowF[p] = f
+	}
+	return cmin, cmax
 }
 
-// axisTables fills the tables of one screen axis. near has one more entry
-// before and after the n screen pixels of the others.
-func axisTables(near, i0s, i1s []int32, fs []float32, origin, unit float64, n int, flip bool, stride int) {
-	inv := 1 / unit
-	toVoxel := func(t int) int32 {
-		if flip {
-			t = n - 1 - t
-		}
-		return int32(t * stride)
+// voxelIndex converts a screen-ordered index along an axis of n voxels to the
+// voxel index.
+func voxelIndex(t, n int, flip bool) int {
+	if flip {
+		return n - 1 - t
 	}
-	for p := range near {
-		// Screen-ordered continuous position of this pixel's centre.
-		t := (float64(p-1) + 0.5 - origin) * inv
-		if t >= 0 && t < float64(n) {
-			near[p] = toVoxel(int(t))
-		} else {
-			near[p] = -1
-		}
-	}
-	for p := range i0s {
-		c := (float64(p)+0.5-origin)*inv - 0.5 // voxel centres at integers
-		c = math.Max(0, math.Min(float64(n-1), c))
-		a := int(c)
-		b := min(a+1, n-1)
-		i0s[p], i1s[p], fs[p] = toVoxel(a), toVoxel(b), float32(c-float64(a))
-	}
+	return t
 }
 
 // rowJob renders rows of one view; several run at once on disjoint rows.
 type rowJob struct {
-	r        *Renderer
-	dst      *image.RGBA
-	data     []float32
-	overlays []Overlay
-	sliceOff int
-	lo, k    float32
-	linear   bool
-	w        int
+	r          *Renderer
+	dst        *image.RGBA
+	data       []float32
+	overlays   []Overlay
+	sliceOff   int
+	lo, k      float32
+	linear     bool
+	w          int
+	cmin, cmax int // screen-ordered voxel columns read by some pixel
 }
 
-func (j *rowJob) rows(y0, y1 int) {
+const opaqueBlack uint32 = 0xff000000
+
+// rows renders rows [y0, y1) with worker i's scratch. Each row is made in
+// two passes: first the voxel row itself (interpolated between two voxel
+// rows, or windowed to grey) once per voxel column, then the pixels from
+// that short, cache-resident row; this reads each voxel once per screen row
+// instead of four times per pixel.
+func (j *rowJob) rows(y0, y1, worker int) {
 	r := j.r
-	colN := r.colN[1 : j.w+1]
+	colS := r.colS[:j.w]
 	col0, col1, colF := r.col0[:j.w], r.col1[:j.w], r.colF[:j.w]
+	vals, greys := r.rowVals[worker], r.rowGrey[worker]
+	colOff := r.colOff
 	d := j.data
 	for y := y0; y < y1; y++ {
 		off := j.dst.PixOffset(j.dst.Rect.Min.X, j.dst.Rect.Min.Y+y)
 		pix := j.dst.Pix[off : off+4*j.w : off+4*j.w]
 		rn := r.rowN[y+1]
-		if rn < 0 {
-			for i := range pix {
-				pix[i] = 0
-				if i&3 == 3 {
-					pix[i] = 255
-				}
+		if rn < 0 || j.cmax < 0 {
+			for x := 0; x < j.w; x++ {
+				binary.LittleEndian.PutUint32(pix[4*x:], opaqueBlack)
 			}
 			continue
 		}
 		base := j.sliceOff + int(rn)
 		if j.linear {
 			b0, b1, fy := j.sliceOff+int(r.row0[y]), j.sliceOff+int(r.row1[y]), r.rowF[y]
-			for x, cn := range colN {
-				p := pix[4*x : 4*x+4 : 4*x+4]
-				if cn < 0 {
-					p[0], p[1], p[2], p[3] = 0, 0, 0, 255
-					continue
+			for c := j.cmin; c <= j.cmax; c++ {
+				o := int(colOff[c])
+				a := d[b0+o]
+				vals[c] = a + (d[b1+o]-a)*fy
+			}
+			for x, s := range colS {
+				px := opaqueBlack
+				if s >= 0 {
+					a, b := vals[col0[x]], vals[col1[x]]
+					g := greyOf(a+(b-a)*colF[x], j.lo, j.k)
+					px = opaqueBlack | uint32(g)*0x010101
 				}
-				o0, o1, fx := int(col0[x]), int(col1[x]), colF[x]
-				a00, a01 := d[b0+o0], d[b0+o1]
-				a10, a11 := d[b1+o0], d[b1+o1]
-				top := a00 + (a01-a00)*fx
-				bot := a10 + (a11-a10)*fx
-				g := greyOf(top+(bot-top)*fy, j.lo, j.k)
-				p[0], p[1], p[2], p[3] = g, g, g, 255
+				binary.LittleEndian.PutUint32(pix[4*x:], px)
 			}
 		} else {
-			for x, cn := range colN {
-				p := pix[4*x : 4*x+4 : 4*x+4]
-				if cn < 0 {
-					p[0], p[1], p[2], p[3] = 0, 0, 0, 255
-					continue
+			for c := j.cmin; c <= j.cmax; c++ {
+				greys[c] = greyOf(d[base+int(colOff[c])], j.lo, j.k)
+			}
+			for x, s := range colS {
+				px := opaqueBlack
+				if s >= 0 {
+					px = opaqueBlack | uint32(greys[s])*0x010101
 				}
-				g := greyOf(d[base+int(cn)], j.lo, j.k)
-				p[0], p[1], p[2], p[3] = g, g, g, 255
+				binary.LittleEndian.PutUint32(pix[4*x:], px)
 			}
 		}
 		for _, oi := range r.active {
@@ -236,6 +308,15 @@ func (j *rowJob) overlayRow(pix []byte, o *Overlay, lut *blendLUT, base, y int) 
 		return
 	}
 	ld := o.Label.Data
+	// Labels are sparse: most rows of a slice hold none. One pass over the
+	// row's voxels finds out before any pixel is visited.
+	var any uint8
+	for c := j.cmin; c <= j.cmax; c++ {
+		any |= ld[base+int(r.colOff[c])]
+	}
+	if any == 0 {
+		return
+	}
 	if !o.Outline {
 		for x := 0; x < j.w; x++ {
 			cn := colN[x+1]
