@@ -95,8 +95,14 @@ type CaseResult struct {
 	VoxelDice float64
 	// TruthCM3 and PredCM3 are the whole-map volumes.
 	TruthCM3, PredCM3 float64
-	// SizeBins is sensitivity by reference lesion volume.
-	SizeBins []SizeBin
+	// FPPerScan is FP (one scan), for symmetry with CohortResult.
+	FPPerScan float64
+	// DiceMedian, DiceP10 and DiceP90 summarise this scan's per-lesion
+	// Dice (see CohortResult); VolumeR its volume correlation.
+	DiceMedian, DiceP10, DiceP90 float64
+	VolumeR                      float64
+	// SensitivityBySize is sensitivity by reference lesion volume.
+	SensitivityBySize []SizeBin
 }
 
 // EvaluateCase scores one prediction against its ground truth (same grid;
@@ -120,7 +126,9 @@ func EvaluateCase(truth, pred *volume.Label, opts EvalOptions) CaseResult {
 	for _, p := range m.Pairs {
 		detected[p.Ref.ID] = true
 	}
-	r.SizeBins = sizeBins(opts.SizeBinsCM3, m.Ref, detected)
+	r.SensitivityBySize = sizeBins(opts.SizeBinsCM3, m.Ref, detected)
+	r.FPPerScan = float64(r.FP)
+	r.DiceMedian, r.DiceP10, r.DiceP90, r.VolumeR = pairStats(r.Pairs)
 	return r
 }
 
@@ -195,7 +203,7 @@ type CohortResult struct {
 // Cohort pools case results (which must use the same size bins).
 func Cohort(results []CaseResult) CohortResult {
 	c := CohortResult{Scans: len(results)}
-	var dice, refV, testV []float64
+	var pairs []Pair
 	var missedV, fpV float64
 	for _, r := range results {
 		c.TP += r.TP
@@ -203,24 +211,20 @@ func Cohort(results []CaseResult) CohortResult {
 		c.FP += r.FP
 		c.Lesions += r.Lesions
 		c.Predicted += r.Predicted
-		for _, p := range r.Pairs {
-			dice = append(dice, p.Dice)
-			refV = append(refV, p.RefCM3)
-			testV = append(testV, p.TestCM3)
-		}
+		pairs = append(pairs, r.Pairs...)
 		for _, m := range r.Missed {
 			missedV += m.VolumeCM3
 		}
 		for _, f := range r.FalsePositives {
 			fpV += f.VolumeCM3
 		}
-		if c.SensitivityBySize == nil && len(r.SizeBins) > 0 {
-			c.SensitivityBySize = make([]SizeBin, len(r.SizeBins))
-			for i, b := range r.SizeBins {
+		if c.SensitivityBySize == nil && len(r.SensitivityBySize) > 0 {
+			c.SensitivityBySize = make([]SizeBin, len(r.SensitivityBySize))
+			for i, b := range r.SensitivityBySize {
 				c.SensitivityBySize[i] = SizeBin{LoCM3: b.LoCM3, HiCM3: b.HiCM3}
 			}
 		}
-		for i, b := range r.SizeBins {
+		for i, b := range r.SensitivityBySize {
 			if i < len(c.SensitivityBySize) {
 				c.SensitivityBySize[i].Lesions += b.Lesions
 				c.SensitivityBySize[i].Detected += b.Detected
@@ -236,9 +240,7 @@ func Cohort(results []CaseResult) CohortResult {
 	if c.Scans > 0 {
 		c.FPPerScan = float64(c.FP) / float64(c.Scans)
 	}
-	sort.Float64s(dice)
-	c.DiceMedian, c.DiceP10, c.DiceP90 = Quantile(dice, 0.5), Quantile(dice, 0.1), Quantile(dice, 0.9)
-	c.VolumeR = Pearson(refV, testV)
+	c.DiceMedian, c.DiceP10, c.DiceP90, c.VolumeR = pairStats(pairs)
 	c.MeanMissedCM3, c.MeanFPCM3 = math.NaN(), math.NaN()
 	if c.FN > 0 {
 		c.MeanMissedCM3 = missedV / float64(c.FN)
@@ -247,6 +249,19 @@ func Cohort(results []CaseResult) CohortResult {
 		c.MeanFPCM3 = fpV / float64(c.FP)
 	}
 	return c
+}
+
+// pairStats summarises matched lesions: Dice median and 10th/90th
+// percentiles, and Pearson's r of reference against predicted volumes.
+func pairStats(pairs []Pair) (med, p10, p90, r float64) {
+	dice := make([]float64, len(pairs))
+	refV := make([]float64, len(pairs))
+	testV := make([]float64, len(pairs))
+	for i, p := range pairs {
+		dice[i], refV[i], testV[i] = p.Dice, p.RefCM3, p.TestCM3
+	}
+	sort.Float64s(dice)
+	return Quantile(dice, 0.5), Quantile(dice, 0.1), Quantile(dice, 0.9), Pearson(refV, testV)
 }
 
 // Quantile is the p-quantile of sorted values by the (n+1)p rule

@@ -31,19 +31,28 @@ func TestEvaluateCaseKnown(t *testing.T) {
 	if r.Pairs[0].Dice != 1 || r.Pairs[1].Dice != 36.0/54 {
 		t.Errorf("per-lesion Dice %v, %v", r.Pairs[0].Dice, r.Pairs[1].Dice)
 	}
+	// Two Dice values: median their mean; with n = 2 the (n+1)p rule
+	// clamps the 10th and 90th percentiles to the extremes.
+	if math.Abs(r.DiceMedian-(1+36.0/54)/2) > 1e-15 || r.DiceP10 != 36.0/54 || r.DiceP90 != 1 || r.FPPerScan != 1 {
+		t.Errorf("case Dice %v [%v-%v], FP/scan %v", r.DiceMedian, r.DiceP10, r.DiceP90, r.FPPerScan)
+	}
+	// Volumes 0.008/0.008 and 0.027/0.027: r = 1.
+	if math.Abs(r.VolumeR-1) > 1e-12 {
+		t.Errorf("volume r %v, want 1", r.VolumeR)
+	}
 	// Voxel Dice after pruning: |T| = 36, |P| = 8+27+4 = 39, overlap 26.
 	if r.VoxelDice != 52.0/75 {
 		t.Errorf("voxel Dice %v, want %v", r.VoxelDice, 52.0/75)
 	}
 	// Size bins: C (0.001) in < 0.01 with A (0.008); B (0.027) in 0.01-0.1.
 	want := []struct{ n, d int }{{2, 1}, {1, 1}, {0, 0}, {0, 0}}
-	for i, b := range r.SizeBins {
+	for i, b := range r.SensitivityBySize {
 		if b.Lesions != want[i].n || b.Detected != want[i].d {
 			t.Errorf("bin %s: %d/%d, want %d/%d", b.Label(), b.Detected, b.Lesions, want[i].d, want[i].n)
 		}
 	}
-	if !math.IsNaN(r.SizeBins[3].Sensitivity) || r.SizeBins[0].Sensitivity != 0.5 {
-		t.Errorf("bin sensitivities %+v", r.SizeBins)
+	if !math.IsNaN(r.SensitivityBySize[3].Sensitivity) || r.SensitivityBySize[0].Sensitivity != 0.5 {
+		t.Errorf("bin sensitivities %+v", r.SensitivityBySize)
 	}
 }
 
