@@ -125,6 +125,51 @@ func (r *Renderer) Render(dst *image.RGBA, vol *volume.Volume, overlays []Overla
 	if v.Crosshair.Visible {
 		drawCrosshair(dst, m, v.Cursor, v.Crosshair)
 	}
+	if v.Brush.Visible {
+		drawBrush(dst, m, v.Brush)
+	}
+}
+
+// drawBrush outlines the brush as a circle of its radius in mm: the screen
+// is isotropic in mm, so the circle is round whatever the voxel spacing.
+func drawBrush(dst *image.RGBA, m Mapping, b BrushPreview) {
+	if !(b.RadiusMM > 0) || b.Color.A == 0 {
+		return
+	}
+	w, h := dst.Rect.Dx(), dst.Rect.Dy()
+	cx, cy := m.VoxelToScreen(b.Centre)
+	rad := b.RadiusMM * m.PixelsPerMM()
+	if math.IsNaN(rad) || rad > 4*float64(w+h) {
+		return
+	}
+	a := uint32(b.Color.A) + uint32(b.Color.A>>7)
+	keep := 256 - a
+	add := [3]uint32{uint32(b.Color.R)*a + 128, uint32(b.Color.G)*a + 128, uint32(b.Color.B)*a + 128}
+	// Step along the circle finely enough to touch every pixel once; a
+	// pixel met twice in a row is not blended twice.
+	steps := int(2*math.Pi*rad) + 8
+	lastX, lastY := math.MinInt, math.MinInt
+	firstX, firstY := math.MinInt, math.MinInt
+	for i := 0; i < steps; i++ {
+		th := 2 * math.Pi * float64(i) / float64(steps)
+		px := int(math.Floor(cx + rad*math.Cos(th)))
+		py := int(math.Floor(cy + rad*math.Sin(th)))
+		if (px == lastX && py == lastY) || (px == firstX && py == firstY) {
+			continue
+		}
+		if i == 0 {
+			firstX, firstY = px, py
+		}
+		lastX, lastY = px, py
+		if px < 0 || py < 0 || px >= w || py >= h {
+			continue
+		}
+		o := dst.PixOffset(dst.Rect.Min.X+px, dst.Rect.Min.Y+py)
+		p := dst.Pix[o : o+3 : o+3]
+		p[0] = uint8((uint32(p[0])*keep + add[0]) >> 8)
+		p[1] = uint8((uint32(p[1])*keep + add[1]) >> 8)
+		p[2] = uint8((uint32(p[2])*keep + add[2]) >> 8)
+	}
 }
 
 // buildTables computes the column and row tables for mapping m, and the

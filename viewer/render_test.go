@@ -565,3 +565,55 @@ func countColour(img *image.RGBA, c color.NRGBA) int {
 	}
 	return n
 }
+
+// TestBrushOutline: the brush preview is a one-pixel circle of the radius in
+// mm around its centre, round on screen even for anisotropic voxels.
+func TestBrushOutline(t *testing.T) {
+	vol, _, v := overlayScene(t)
+	c := color.NRGBA{R: 255, G: 255, A: 255}
+	v.Brush = BrushPreview{Visible: true, Centre: [3]float64{10, 10, 2}, RadiusMM: 3, Color: c}
+	img := image.NewRGBA(image.Rect(0, 0, 200, 200))
+	Render(img, vol, nil, v)
+	// Voxel 10 is drawn on pixels 90..99 (flipped axes), centre 95; 3 mm is
+	// 30 pixels.
+	n := 0
+	for y := 0; y < 200; y++ {
+		for x := 0; x < 200; x++ {
+			if nrgbaAt(img, x, y) != c {
+				continue
+			}
+			n++
+			if d := math.Hypot(float64(x)+0.5-95, float64(y)+0.5-95); math.Abs(d-30) > 1.5 {
+				t.Fatalf("brush pixel (%d, %d) is %.1f from the centre, want 30", x, y, d)
+			}
+		}
+	}
+	if n < 150 || n > 260 {
+		t.Errorf("brush outline has %d pixels, want about 2*pi*30", n)
+	}
+	// Anisotropic voxels (1 x 3 mm on screen): still a circle in mm.
+	g := codedGrid(t, "RAS", worldBox{n: [3]int{20, 20, 10}, sp: [3]float64{1, 1, 3}})
+	cv := View{Plane: Coronal, Cursor: [3]int{10, 10, 5}, Zoom: 1, WL: FromRange(0, 1), Interp: Nearest,
+		Brush: BrushPreview{Visible: true, Centre: [3]float64{10, 10, 5}, RadiusMM: 6, Color: c}}
+	Render(img, volume.New(g), nil, cv)
+	w, h := colourExtent(img, c)
+	if math.Abs(float64(w-h)) > 1 {
+		t.Errorf("brush on 1 x 3 mm voxels is %d x %d pixels, want a circle", w, h)
+	}
+}
+
+func colourExtent(img *image.RGBA, c color.NRGBA) (w, h int) {
+	minX, minY, maxX, maxY := 1<<30, 1<<30, -1, -1
+	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+		for x := img.Rect.Min.X; x < img.Rect.Max.X; x++ {
+			if nrgbaAt(img, x, y) == c {
+				minX, maxX = min(minX, x), max(maxX, x)
+				minY, maxY = min(minY, y), max(maxY, y)
+			}
+		}
+	}
+	if maxX < 0 {
+		return 0, 0
+	}
+	return maxX - minX + 1, maxY - minY + 1
+}

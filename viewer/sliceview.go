@@ -175,6 +175,12 @@ type SliceView struct {
 	title    *canvas.Text
 	letters  [4]*canvas.Text // left, right, top, bottom
 
+	// Brush outline under the pointer while painting.
+	brushRadius float64
+	brushColor  color.NRGBA
+	hovering    bool
+	hoverPoint  [3]float64
+
 	// Gesture in progress.
 	gesture   gesture
 	button    desktop.MouseButton
@@ -242,11 +248,40 @@ func (s *SliceView) Scene() Scene { return s.scene }
 // first.
 func (s *SliceView) SetTool(t Tool) {
 	s.finish()
+	was := s.showsBrush()
 	s.tool = t
+	if was != s.showsBrush() {
+		s.raster.Refresh()
+	}
 }
 
 // Tool is the current left-button tool.
 func (s *SliceView) Tool() Tool { return s.tool }
+
+// SetBrush shows a circle of radius mm in colour c under the pointer while
+// the tool is ToolPaint, so that the reader sees what a stroke will cover;
+// a radius of 0 shows none.
+func (s *SliceView) SetBrush(radiusMM float64, c color.NRGBA) {
+	s.brushRadius, s.brushColor = radiusMM, c
+	if s.tool == ToolPaint && s.hovering {
+		s.raster.Refresh()
+	}
+}
+
+// showsBrush reports whether the brush outline is drawn.
+func (s *SliceView) showsBrush() bool {
+	return s.tool == ToolPaint && s.brushRadius > 0 && s.hovering
+}
+
+// pointerAt records the pointer for the brush outline and redraws when the
+// outline moves.
+func (s *SliceView) pointerAt(pt [3]float64, hovering bool) {
+	was := s.showsBrush()
+	s.hovering, s.hoverPoint = hovering, pt
+	if was || s.showsBrush() {
+		s.raster.Refresh()
+	}
+}
 
 // Image is the last rendered frame (nil before the first), for screenshots
 // and tests. The view overwrites it on its next redraw.
@@ -286,7 +321,11 @@ func (s *SliceView) generate(w, h int) image.Image {
 	if s.img == nil || s.img.Rect.Dx() != w || s.img.Rect.Dy() != h {
 		s.img = image.NewRGBA(image.Rect(0, 0, w, h))
 	}
-	s.renderer.Render(s.img, s.scene.Volume, s.scene.Overlays, s.scene.View)
+	v := s.scene.View
+	if s.showsBrush() {
+		v.Brush = BrushPreview{Visible: true, Centre: s.hoverPoint, RadiusMM: s.brushRadius, Color: s.brushColor}
+	}
+	s.renderer.Render(s.img, s.scene.Volume, s.scene.Overlays, v)
 	return s.img
 }
 
@@ -366,6 +405,7 @@ func (s *SliceView) move(p fyne.Position) {
 	if !ok {
 		return
 	}
+	s.pointerAt(pt, true)
 	s.handler.OnHover(s, vox, inside)
 	sz := s.Size()
 	w, h := float64(sz.Width), float64(sz.Height)
@@ -435,13 +475,15 @@ func (s *SliceView) MouseMoved(ev *desktop.MouseEvent) {
 		s.move(ev.Position)
 		return
 	}
-	if vox, _, inside, ok := s.voxelAt(ev.Position); ok {
+	if vox, pt, inside, ok := s.voxelAt(ev.Position); ok {
+		s.pointerAt(pt, true)
 		s.handler.OnHover(s, vox, inside)
 	}
 }
 
 // MouseOut implements desktop.Hoverable.
 func (s *SliceView) MouseOut() {
+	s.pointerAt(s.hoverPoint, false)
 	s.handler.OnHover(s, [3]int{}, false)
 }
 

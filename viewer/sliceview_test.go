@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"image"
+	"image/color"
 	"math"
 	"testing"
 
@@ -294,5 +295,37 @@ func TestSliceKey(t *testing.T) {
 	}
 	if _, ok := SliceKey(fyne.KeyA); ok {
 		t.Error("A steps slices")
+	}
+}
+
+// TestBrushFollowsPointer: with the paint tool and a brush size, the view
+// outlines the brush under the pointer, and not once the pointer leaves.
+func TestBrushFollowsPointer(t *testing.T) {
+	sv, _, w := newTestView(t)
+	yellow := color.NRGBA{R: 255, G: 255, A: 255}
+	sv.SetTool(ToolPaint)
+	sv.SetBrush(2, yellow)
+	sv.MouseMoved(mouse(0, 40, 40))
+	w.Canvas().Capture()
+	if n := countColour(sv.Image(), yellow); n < 80 {
+		t.Fatalf("brush outline has %d pixels under the pointer", n)
+	}
+	// The circle is centred on the pointer: 2 mm = 20 pixels to its right.
+	if nrgbaAt(sv.Image(), 59, 40) != yellow && nrgbaAt(sv.Image(), 60, 40) != yellow {
+		t.Errorf("no brush 20 pixels to the right of the pointer")
+	}
+	if nrgbaAt(sv.Image(), 40, 40) == yellow || nrgbaAt(sv.Image(), 50, 40) == yellow {
+		t.Errorf("brush drawn inside its circle")
+	}
+	sv.MouseOut()
+	w.Canvas().Capture()
+	if n := countColour(sv.Image(), yellow); n != 0 {
+		t.Errorf("brush still drawn (%d pixels) after the pointer left", n)
+	}
+	sv.MouseMoved(mouse(0, 40, 40))
+	sv.SetTool(ToolNavigate)
+	w.Canvas().Capture()
+	if n := countColour(sv.Image(), yellow); n != 0 {
+		t.Errorf("brush drawn with the navigate tool")
 	}
 }

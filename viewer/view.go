@@ -26,6 +26,19 @@ type View struct {
 	Interp Interpolation
 	// Crosshair draws the linked cursor.
 	Crosshair Crosshair
+	// Brush outlines a paint tool's footprint (SliceView sets it under the
+	// pointer while painting).
+	Brush BrushPreview
+}
+
+// BrushPreview is the outline of a round brush on the slice.
+type BrushPreview struct {
+	Visible bool
+	// Centre in continuous voxel coordinates; the component along the slice
+	// normal is ignored.
+	Centre   [3]float64
+	RadiusMM float64
+	Color    color.NRGBA
 }
 
 // Crosshair is how the linked cursor is drawn.
