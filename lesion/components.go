@@ -403,7 +403,8 @@ func analyse(l *volume.Label, prob *volume.Volume, conn Connectivity) (*runs, []
 // It works on runs of voxels along i: one pass finds the runs (in k-slabs
 // on all CPUs, skipping background a word at a time), a union-find joins
 // touching runs of neighbouring rows, and statistics come from the runs
-// without a second pass over the volume.
+// without a second pass over the volume. It panics on an invalid
+// Connectivity or on Data that does not fit the dims (programming errors).
 func Components(l *volume.Label, conn Connectivity) (labels []int32, comps []Component) {
 	rs, runID, comps := analyse(l, nil, conn)
 	return paint(rs, runID), comps
