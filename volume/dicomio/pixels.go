@@ -75,7 +75,7 @@ func (in *instance) checkPixelFormat() error {
 	// a forged Rows/Columns never makes a reader allocate more: native data
 	// holds every pixel; RLE expands at most 64-fold (a 2-byte run of 128),
 	// lossless JPEG at most 8 samples per byte (1-bit codes), baseline JPEG
-	// far less than 1024 pixels per byte.
+	// at most about 128 pixels per byte (a DC code and an EOB per 8x8 block).
 	n := int64(in.rows) * int64(in.cols)
 	if !in.raw.encapsulated {
 		if need := n * int64(in.bitsAllocated/8); int64(len(in.raw.native)) < need {
@@ -87,7 +87,7 @@ func (in *instance) checkPixelFormat() error {
 	for _, f := range in.raw.fragments {
 		size += int64(len(f))
 	}
-	ratio := int64(1024)
+	ratio := int64(256)
 	switch in.raw.syntax {
 	case tsRLE:
 		ratio = 64
