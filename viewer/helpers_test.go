@@ -7,10 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/okieraised/gonii"
-
 	"metascope/internal/testdata"
 	"metascope/volume"
+	"metascope/volume/nifti"
 )
 
 // worldBox describes a block of space sampled on a voxel lattice, given per
@@ -102,39 +101,6 @@ func voxelOf(t testing.TB, g volume.Grid, b worldBox, ix [3]int) [3]int {
 	return v
 }
 
-// loadNIfTI reads a NIfTI file with gonii into a Volume (sform affine).
-func loadNIfTI(t testing.TB, path string) *volume.Volume {
-	t.Helper()
-	rd, err := gonii.NewNiiReader(gonii.WithReadImageFile(path))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if err := rd.Parse(); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	n := rd.GetNiiData()
-	shape := n.GetImgShape()
-	g := volume.Grid{Dims: [3]int{int(shape[0]), int(shape[1]), int(shape[2])}}
-	a := n.GetAffine().M
-	for r := 0; r < 4; r++ {
-		for c := 0; c < 4; c++ {
-			g.Affine[r][c] = a[r][c]
-		}
-	}
-	if err := g.Validate(); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	v := volume.New(g)
-	for k := 0; k < g.Dims[2]; k++ {
-		for j := 0; j < g.Dims[1]; j++ {
-			for i := 0; i < g.Dims[0]; i++ {
-				v.Data[g.Index(i, j, k)] = float32(n.GetAt(int64(i), int64(j), int64(k), 0))
-			}
-		}
-	}
-	return v
-}
-
 var mniCache struct {
 	sync.Mutex
 	vol *volume.Volume
@@ -147,7 +113,11 @@ func mniHead(t testing.TB) *volume.Volume {
 	mniCache.Lock()
 	defer mniCache.Unlock()
 	if mniCache.vol == nil {
-		mniCache.vol = loadNIfTI(t, testdata.MNIHead(t))
+		v, err := nifti.ReadVolume(testdata.MNIHead(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mniCache.vol = v
 	}
 	return mniCache.vol
 }
