@@ -64,6 +64,10 @@ func TestConvertDICOM(t *testing.T) {
 	if !strings.Contains(stdout, "t1c") || !strings.Contains(errs, "notes.txt") {
 		t.Errorf("stdout %q stderr %q: want the class and the skipped file", stdout, errs)
 	}
+	one, _ := filepath.Glob(filepath.Join(dir, "s1", "*"))
+	if code, _, errs := runCmd("convert", one[0], out); code != exitError || !strings.Contains(errs, "folder") {
+		t.Fatalf("one DICOM file: %d %s", code, errs)
+	}
 	back, err := nifti.ReadVolume(out)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -58,6 +59,9 @@ func LoadSource(src Source) (*volume.Volume, SourceInfo, error) {
 	}
 	v, err := nifti.ReadVolume(src.Path)
 	if err != nil {
+		if isDICOMFile(src.Path) {
+			return nil, SourceInfo{}, fmt.Errorf("%s is one DICOM file; give the folder that holds its series", src.Path)
+		}
 		return nil, SourceInfo{}, err
 	}
 	info := SourceInfo{Format: "nifti"}
@@ -248,4 +252,19 @@ func fitsInt16(data []float32) bool {
 		}
 	}
 	return true
+}
+
+// isDICOMFile reports whether path starts like a DICOM Part 10 file ("DICM"
+// after the 128-byte preamble).
+func isDICOMFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [132]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	return string(b[128:]) == "DICM"
 }
