@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -825,6 +826,33 @@ func TestNibabelReadsOurFiles(t *testing.T) {
 		}
 		if r.Best > 1e-5 || r.Qform > 1e-5 || r.Sform > 1e-5 || r.Codes != [2]int{1, 1} {
 			t.Errorf("nibabel reads %s off by best %g, qform %g, sform %g (codes %v)", filepath.Base(r.File), r.Best, r.Qform, r.Sform, r.Codes)
+		}
+	}
+}
+
+// TestLyingHeaderAllocatesLittle: a header that claims far more voxels than
+// its file holds is refused before the voxel array is allocated.
+func TestLyingHeaderAllocatesLittle(t *testing.T) {
+	dir := t.TempDir()
+	claim := craft{dim: [8]int16{3, 1000, 1000, 1000, 1, 1, 1, 1}, datatype: 16, bitpix: 32} // 4 GB
+	var gzBuf bytes.Buffer
+	zw := gzip.NewWriter(&gzBuf)
+	zw.Write(claim.bytes())
+	zw.Write(make([]byte, 8<<20)) // 8 MB of zeros: a tiny file, far less than claimed
+	zw.Close()
+	plain := append(claim.bytes(), make([]byte, 1<<20)...)
+	for name, data := range map[string][]byte{"claim.nii.gz": gzBuf.Bytes(), "claim.nii": plain} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, data, 0o644)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := ReadVolume(p)
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Fatalf("%s: read a 4 GB claim from a %d-byte file", name, len(data))
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+			t.Errorf("%s: allocated %d MB before refusing", name, grew>>20)
 		}
 	}
 }
