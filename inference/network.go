@@ -126,6 +126,9 @@ func (n *Network) Params() []Param {
 // building it as a gorgonia graph.
 type builder[T any] interface {
 	apply(f nn.Func, in ...T) (T, error)
+	// applyOver is apply where in[0] is not used again, so the builder may
+	// write the output over it.
+	applyOver(f nn.Func, in ...T) (T, error)
 	param(t *nn.Tensor) T
 	shape(x T) []int
 }
@@ -157,10 +160,10 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 			return h, err
 		}
 		bn := nn.BatchNorm3D{State: l.BN, Train: train, Momentum: float32(cfg.BNMomentum), Eps: float32(cfg.BNEps)}
-		if h, err = b.apply(bn, h, b.param(l.Gamma), b.param(l.Beta)); err != nil {
+		if h, err = b.applyOver(bn, h, b.param(l.Gamma), b.param(l.Beta)); err != nil {
 			return h, err
 		}
-		return b.apply(nn.PReLU{}, h, b.param(l.Alpha))
+		return b.applyOver(nn.PReLU{}, h, b.param(l.Alpha))
 	}
 	pathway := func(layers []Layer, h T) (T, error) {
 		var hist []T
@@ -170,7 +173,7 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 				return h, fmt.Errorf("layer %d: %w", i+1, err)
 			}
 			if residual[i+1] {
-				if h, err = b.apply(nn.CropAdd{}, h, hist[i-2]); err != nil {
+				if h, err = b.applyOver(nn.CropAdd{}, h, hist[i-2]); err != nil {
 					return h, fmt.Errorf("layer %d residual: %w", i+1, err)
 				}
 			}
@@ -224,15 +227,18 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 	if h, err = block(n.Out, h, 1); err != nil {
 		return zero, fmt.Errorf("output layer: %w", err)
 	}
-	return b.apply(nn.Sigmoid{}, h)
+	return b.applyOver(nn.Sigmoid{}, h)
 }
 
 // direct runs the wiring on tensors.
 type direct struct{}
 
 func (direct) apply(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) { return nn.Call(f, in...) }
-func (direct) param(t *nn.Tensor) *nn.Tensor                         { return t }
-func (direct) shape(x *nn.Tensor) []int                              { return x.Shape }
+func (direct) applyOver(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) {
+	return nn.CallOver(f, in...)
+}
+func (direct) param(t *nn.Tensor) *nn.Tensor { return t }
+func (direct) shape(x *nn.Tensor) []int      { return x.Shape }
 
 // Forward runs the network in eval mode on x [N, InChannels, S, S, S] and
 // returns the probabilities [N, 1, S-2M, S-2M, S-2M].
@@ -250,7 +256,10 @@ type graphBuilder struct {
 }
 
 func (b *graphBuilder) apply(f nn.Func, in ...*G.Node) (*G.Node, error) { return nn.Apply(f, in...) }
-func (b *graphBuilder) shape(x *G.Node) []int                           { return []int(x.Shape()) }
+func (b *graphBuilder) applyOver(f nn.Func, in ...*G.Node) (*G.Node, error) {
+	return nn.Apply(f, in...)
+}
+func (b *graphBuilder) shape(x *G.Node) []int { return []int(x.Shape()) }
 func (b *graphBuilder) param(t *nn.Tensor) *G.Node {
 	if p, ok := b.params[t]; ok {
 		return p

@@ -127,9 +127,13 @@ func (PReLU) String() string                       { return "PReLU" }
 func (PReLU) InRanks() []int                       { return []int{5, 1} }
 func (PReLU) DiffWRT() []bool                      { return []bool{true, true} }
 func (f PReLU) OutShape(in [][]int) ([]int, error) { return perChannel(f, in) }
-func (f PReLU) Forward(in []*Tensor) *Tensor {
+func (f PReLU) Forward(in []*Tensor) *Tensor       { return f.into(New(mustShape(f, in)...), in) }
+
+// ForwardInPlace implements InPlace.
+func (f PReLU) ForwardInPlace(in []*Tensor) *Tensor { mustShape(f, in); return f.into(in[0], in) }
+
+func (f PReLU) into(y *Tensor, in []*Tensor) *Tensor {
 	x, a := in[0], in[1]
-	y := New(mustShape(f, in)...)
 	forChannels(x.S5(), func(c, lo, hi int) {
 		s := a.Data[c]
 		dst := y.Data[lo:hi]
@@ -252,9 +256,13 @@ func (f BatchNorm3D) stats(x *Tensor) (mean, istd, bvar []float64) {
 	return mean, istd, bvar
 }
 
-func (f BatchNorm3D) Forward(in []*Tensor) *Tensor {
+func (f BatchNorm3D) Forward(in []*Tensor) *Tensor { return f.into(New(mustShape(f, in)...), in) }
+
+// ForwardInPlace implements InPlace.
+func (f BatchNorm3D) ForwardInPlace(in []*Tensor) *Tensor { mustShape(f, in); return f.into(in[0], in) }
+
+func (f BatchNorm3D) into(y *Tensor, in []*Tensor) *Tensor {
 	x, g, b := in[0], in[1], in[2]
-	y := New(mustShape(f, in)...)
 	mean, istd, bvar := f.stats(x)
 	forChannels(x.S5(), func(c, lo, hi int) {
 		sc := float32(float64(g.Data[c]) * istd[c])
@@ -501,7 +509,13 @@ func (f CropAdd) OutShape(in [][]int) ([]int, error) {
 }
 func (f CropAdd) Forward(in []*Tensor) *Tensor {
 	mustShape(f, in)
-	y := &Tensor{Shape: append([]int(nil), in[0].Shape...), Data: append([]float32(nil), in[0].Data...)}
+	return f.into(&Tensor{Shape: append([]int(nil), in[0].Shape...), Data: append([]float32(nil), in[0].Data...)}, in)
+}
+
+// ForwardInPlace implements InPlace.
+func (f CropAdd) ForwardInPlace(in []*Tensor) *Tensor { mustShape(f, in); return f.into(in[0], in) }
+
+func (f CropAdd) into(y *Tensor, in []*Tensor) *Tensor {
 	copyCrop(y.Data, y.Shape, in[1].Data, in[1].Shape, min(in[0].Shape[1], in[1].Shape[1]), true, false)
 	return y
 }
@@ -568,8 +582,12 @@ func (f Sigmoid) OutShape(in [][]int) ([]int, error) {
 	}
 	return append([]int(nil), in[0]...), nil
 }
-func (f Sigmoid) Forward(in []*Tensor) *Tensor {
-	y := New(mustShape(f, in)...)
+func (f Sigmoid) Forward(in []*Tensor) *Tensor { return f.into(New(mustShape(f, in)...), in) }
+
+// ForwardInPlace implements InPlace.
+func (f Sigmoid) ForwardInPlace(in []*Tensor) *Tensor { mustShape(f, in); return f.into(in[0], in) }
+
+func (f Sigmoid) into(y *Tensor, in []*Tensor) *Tensor {
 	for i, v := range in[0].Data {
 		y.Data[i] = float32(1 / (1 + math.Exp(-float64(v))))
 	}

@@ -240,3 +240,32 @@ func maxDiff(a, b *Tensor) float64 {
 	}
 	return e
 }
+
+// TestInPlaceMatchesForward checks that every InPlace op computes over its
+// input exactly what Forward computes into a new tensor.
+func TestInPlaceMatchesForward(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 13))
+	n := 0
+	for _, tc := range opCases(r) {
+		if _, ok := tc.f.(InPlace); !ok {
+			continue
+		}
+		n++
+		want, err := Call(tc.f, tc.in...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := append([]*Tensor(nil), tc.in...)
+		in[0] = &Tensor{Shape: tc.in[0].Shape, Data: append([]float32(nil), tc.in[0].Data...)}
+		got, err := CallOver(tc.f, in...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &got.Data[0] != &in[0].Data[0] || maxDiff(got, want) != 0 {
+			t.Errorf("%s: in-place result differs or was not in place", tc.name)
+		}
+	}
+	if n < 4 {
+		t.Errorf("only %d in-place ops tested", n)
+	}
+}

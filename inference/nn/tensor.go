@@ -84,19 +84,45 @@ type Func interface {
 	Backward(in []*Tensor, out, dout *Tensor, wrt int) *Tensor
 }
 
-// Call checks shapes and runs f forward.
-func Call(f Func, in ...*Tensor) (*Tensor, error) {
+// InPlace is implemented by Funcs whose output has the shape of their first
+// input and can be written over it, for callers that no longer need that
+// input (inference, where it halves the memory of a layer). The math is the
+// Forward's own.
+type InPlace interface {
+	ForwardInPlace(in []*Tensor) *Tensor
+}
+
+// CallOver is Call, writing the output over in[0] when f can: the caller
+// promises not to use in[0] again.
+func CallOver(f Func, in ...*Tensor) (*Tensor, error) {
+	ip, ok := f.(InPlace)
+	if !ok {
+		return Call(f, in...)
+	}
+	if err := checkCall(f, in); err != nil {
+		return nil, err
+	}
+	return ip.ForwardInPlace(in), nil
+}
+
+func checkCall(f Func, in []*Tensor) error {
 	if len(in) != len(f.InRanks()) {
-		return nil, fmt.Errorf("%v: %d inputs, want %d", f, len(in), len(f.InRanks()))
+		return fmt.Errorf("%v: %d inputs, want %d", f, len(in), len(f.InRanks()))
 	}
 	shapes := make([][]int, len(in))
 	for i, t := range in {
 		if len(t.Data) != Len(t.Shape) {
-			return nil, fmt.Errorf("%v: input %d has %d elements for shape %v", f, i, len(t.Data), t.Shape)
+			return fmt.Errorf("%v: input %d has %d elements for shape %v", f, i, len(t.Data), t.Shape)
 		}
 		shapes[i] = t.Shape
 	}
-	if _, err := f.OutShape(shapes); err != nil {
+	_, err := f.OutShape(shapes)
+	return err
+}
+
+// Call checks shapes and runs f forward.
+func Call(f Func, in ...*Tensor) (*Tensor, error) {
+	if err := checkCall(f, in); err != nil {
 		return nil, err
 	}
 	return f.Forward(in), nil

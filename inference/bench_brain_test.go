@@ -1,0 +1,83 @@
+package inference
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"metascope/internal/testdata"
+	"metascope/volume"
+	"metascope/volume/nifti"
+)
+
+// mniBrain is the real MNI head at 1 mm with a brain-sized mask (the head's
+// tissue inside an ellipsoid of 140 x 170 x 130 mm, about 1.4 litres), as
+// a full-size case for timing.
+func mniBrain(tb testing.TB) ([]*volume.Volume, *volume.Label) {
+	v, err := nifti.ReadVolume(testdata.MNIHead(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	lo, hi := v.Range()
+	m := volume.NewLabel(v.Grid)
+	c := [3]float64{float64(v.Dims[0]) / 2, float64(v.Dims[1])/2 + 8, float64(v.Dims[2])/2 + 12}
+	for k := 0; k < v.Dims[2]; k++ {
+		for j := 0; j < v.Dims[1]; j++ {
+			for i := 0; i < v.Dims[0]; i++ {
+				x, y, z := (float64(i)-c[0])/70, (float64(j)-c[1])/85, (float64(k)-c[2])/65
+				if x*x+y*y+z*z <= 1 && v.At(i, j, k) > lo+0.15*(hi-lo) {
+					m.Set(i, j, k, 1)
+				}
+			}
+		}
+	}
+	z := v.Clone()
+	for i := range z.Data {
+		z.Data[i] = (z.Data[i] - (lo+hi)/2) / (hi - lo) * 4
+	}
+	return []*volume.Volume{z, z, z, z}, m
+}
+
+// peakRSS is the process's peak resident memory in bytes (Linux), or 0.
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkBrain runs one fold of the default network over a full 1 mm
+// brain and reports seconds per fold, the 5-fold ensemble's time per case,
+// and the process's peak memory. Run one segment size per process for a
+// meaningful peak: -bench 'Brain/seg=45'.
+func BenchmarkBrain(b *testing.B) {
+	in, mask := mniBrain(b)
+	lo, hi, _ := BoundingBox(mask)
+	n, _ := NewNetwork(DefaultConfig(), 1, nil)
+	for _, seg := range []int{45, 63, 81, 99} {
+		b.Run(fmt.Sprintf("seg=%d", seg), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := PredictProb(context.Background(), n, in, mask, seg, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			s := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(s, "s/fold")
+			b.ReportMetric(5*s, "s/case-5folds")
+			b.ReportMetric(peakRSS()/(1<<20), "MB-peak-RSS")
+			box := (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1)
+			b.ReportMetric(float64(box)/s, "voxels/s")
+		})
+	}
+}
