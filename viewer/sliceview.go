@@ -337,11 +337,8 @@ func (s *SliceView) CreateRenderer() fyne.WidgetRenderer {
 // Cursor implements desktop.Cursorable: a crosshair pointer over the image.
 func (s *SliceView) Cursor() desktop.Cursor { return desktop.CrosshairCursor }
 
-// mapping at the widget's size; ok false without a volume.
-func (s *SliceView) eventMapping() (Mapping, bool) { return s.Mapping() }
-
 func (s *SliceView) voxelAt(p fyne.Position) (vox [3]int, pt [3]float64, inside bool, ok bool) {
-	m, ok := s.eventMapping()
+	m, ok := s.Mapping()
 	if !ok {
 		return vox, pt, false, false
 	}
@@ -390,7 +387,7 @@ func (s *SliceView) begin(b desktop.MouseButton, mod fyne.KeyModifier, p fyne.Po
 }
 
 func (s *SliceView) strokeEvent(ph StrokePhase, vox [3]int, pt, from [3]float64, inside bool) StrokeEvent {
-	m, _ := s.eventMapping()
+	m, _ := s.Mapping()
 	_, _, n := m.Axes()
 	return StrokeEvent{
 		Phase: ph, Voxel: vox, Inside: inside, Point: pt, From: from,
