@@ -199,7 +199,7 @@ func TestMissingSlice(t *testing.T) {
 	}
 	_, err := s.Load()
 	// Slice 10 sits at z = 10 + 2*10 = 30 mm: between 28 and 32.
-	wantErr(t, err, "missing slice", "IM00009.dcm", "IM00011.dcm", "30.00 mm")
+	wantErr(t, err, "missing slice", "IM00009.dcm", "IM00011.dcm", "30.00 mm", "RAS 20.0, 24.0, 30.0")
 }
 
 func TestDuplicateSlice(t *testing.T) {

@@ -109,8 +109,9 @@ func stack(ins []*instance) (order []int, aff volume.Affine, err error) {
 		for k, d := range steps {
 			if d > gapRatio*med {
 				missing := int(math.Round(d/med)) - 1
-				return nil, aff, fmt.Errorf("missing slice: %d slice(s) absent between %s (%.2f mm) and %s (%.2f mm); the first missing one is at %.2f mm along the normal, spacing %.3g mm",
-					max(missing, 1), ins[order[k]].path, pos[order[k]], ins[order[k+1]].path, pos[order[k+1]], pos[order[k]]+med, med)
+				at := add([3]float64(ins[order[k]].ipp), scale(normal, med)) // LPS
+				return nil, aff, fmt.Errorf("missing slice: %d slice(s) absent between %s (%.2f mm) and %s (%.2f mm); the first missing one is at %.2f mm along the normal (RAS %.1f, %.1f, %.1f), spacing %.3g mm",
+					max(missing, 1), ins[order[k]].path, pos[order[k]], ins[order[k+1]].path, pos[order[k+1]], pos[order[k]]+med, -at[0], -at[1], at[2], med)
 			}
 		}
 		for k, d := range steps {
