@@ -35,6 +35,7 @@ func commands() []command {
 		{"import", "add a case (four sequences) to a workspace", cmdImport},
 		{"infer", "find candidate metastases in a case with a trained model (ensemble of folds)", cmdInfer},
 		{"info", "describe a NIfTI file or DICOM folder as JSON", cmdInfo},
+		{"phantom", "generate synthetic multiparametric MRI cases with metastases and ground truth", cmdPhantom},
 		{"preprocess", "bias-correct, coregister, skull-strip, resample to 1 mm and z-score a case", cmdPreprocess},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })

@@ -233,7 +233,9 @@ func (m *model) render(s volume.Sequence, acq *acquisition, p *Params, noiseSeed
 				clean := float64(sum / float32(nsub) * scale * bias.Data[idx])
 				re := clean + sigma*rng.NormFloat64()
 				im := sigma * rng.NormFloat64()
-				out.Data[idx] = float32(math.Sqrt(re*re + im*im))
+				// Stored as whole numbers, as a scanner stores them, so
+				// that int16 files hold exactly the generated values.
+				out.Data[idx] = float32(math.Round(math.Sqrt(re*re + im*im)))
 			}
 		}
 	})

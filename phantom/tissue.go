@@ -82,9 +82,9 @@ var baseContrast = [numTissues][4]float64{
 // Params are the per-case acquisition and contrast parameters actually used.
 type Params struct {
 	FieldStrengthT float64 `json:"field_strength_t"`
-	// Contrast is the noise-free signal per tissue and sequence before the
-	// per-sequence scale, bias field and noise.
-	Contrast [numTissues][4]float64 `json:"-"`
+	// Contrast is the noise-free signal per tissue (Tissue value) and
+	// sequence before the per-sequence scale, bias field and noise.
+	Contrast [numTissues][4]float64 `json:"contrast"`
 	// Scale is the arbitrary vendor intensity scale per sequence.
 	Scale [4]float64 `json:"scale"`
 	// SNR is the white-matter signal over the noise sigma per sequence.
