@@ -118,7 +118,7 @@ func TestStoreSignAndBits(t *testing.T) {
 	for _, c := range cases {
 		in := &instance{bitsStored: c.bits, pixelRep: c.rep, slope: c.slope, inter: c.inter}
 		dst := make([]float32, 1)
-		in.store(dst, func(int) uint32 { return c.raw })
+		in.store(dst, []uint32{c.raw})
 		if dst[0] != c.want {
 			t.Errorf("%d bits rep %d raw %#x: got %g, want %g", c.bits, c.rep, c.raw, dst[0], c.want)
 		}

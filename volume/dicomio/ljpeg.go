@@ -19,7 +19,13 @@ func decodeLosslessJPEG(data []byte, rows, cols int) ([]uint32, int, error) {
 	return out, d.precision, nil
 }
 
+// lookBits is the width of the Huffman lookahead table.
+const lookBits = 9
+
 type huffTable struct {
+	// look maps the next lookBits bits to code length<<8 | symbol for
+	// codes of up to lookBits bits (0: longer code, take the slow path).
+	look    [1 << lookBits]uint16
 	maxcode [18]int32 // largest code of each length, -1 when none
 	valptr  [17]int32 // index in vals of the first code of each length
 	mincode [17]int32
@@ -35,8 +41,8 @@ type ljpeg struct {
 	width     int
 	tables    [4]huffTable
 	restart   int
-	// bit reader
-	acc       uint32
+	// bit reader: acc holds nbits unread bits, most significant first
+	acc       uint64
 	nbits     uint
 	hitMarker bool
 }
@@ -168,67 +174,92 @@ func (d *ljpeg) huffman(seg []byte) error {
 			code <<= 1
 		}
 		t.maxcode[17] = 0x7FFFFFFF
+		code, k = 0, 0
+		for l := 1; l <= lookBits; l++ {
+			for n := 0; n < counts[l]; n++ {
+				fill := 1 << (lookBits - l)
+				base := int(code) << (lookBits - l)
+				for f := 0; f < fill; f++ {
+					t.look[base+f] = uint16(l)<<8 | uint16(t.vals[k])
+				}
+				code++
+				k++
+			}
+			code <<= 1
+		}
 		seg = seg[17+total:]
 	}
 	return nil
 }
 
-// bit reads one bit of entropy-coded data, removing stuffed zero bytes. A
-// marker ends the data: reading past it is an error.
-func (d *ljpeg) bit() (uint32, error) {
-	if d.nbits == 0 {
-		if d.hitMarker || d.pos >= len(d.data) {
-			return 0, errors.New("entropy-coded data ends early")
+// fill loads whole bytes of entropy-coded data into acc until it holds at
+// least n bits (n <= 56), removing stuffed zero bytes. It stops at a marker
+// or the end of the data, leaving fewer bits.
+func (d *ljpeg) fill(n uint) {
+	for d.nbits < n && !d.hitMarker {
+		if d.pos >= len(d.data) {
+			d.hitMarker = true
+			return
 		}
 		b := d.data[d.pos]
 		if b == 0xFF {
-			if d.pos+1 >= len(d.data) {
-				return 0, errors.New("entropy-coded data ends early")
-			}
-			if d.data[d.pos+1] != 0 {
-				d.hitMarker = true
-				return 0, errors.New("entropy-coded data ends early (marker)")
+			if d.pos+1 >= len(d.data) || d.data[d.pos+1] != 0 {
+				d.hitMarker = true // a marker (or a lone 0xFF) ends the data
+				return
 			}
 			d.pos++
 		}
 		d.pos++
-		d.acc = uint32(b)
-		d.nbits = 8
+		d.acc = d.acc<<8 | uint64(b)
+		d.nbits += 8
 	}
-	d.nbits--
-	return (d.acc >> d.nbits) & 1, nil
 }
 
+var errEarlyEnd = errors.New("entropy-coded data ends early")
+
 func (d *ljpeg) bits(n int) (int32, error) {
-	v := int32(0)
-	for i := 0; i < n; i++ {
-		b, err := d.bit()
-		if err != nil {
-			return 0, err
-		}
-		v = v<<1 | int32(b)
+	if n == 0 {
+		return 0, nil
 	}
-	return v, nil
+	d.fill(uint(n))
+	if d.nbits < uint(n) {
+		return 0, errEarlyEnd
+	}
+	d.nbits -= uint(n)
+	return int32(d.acc>>d.nbits) & (1<<n - 1), nil
 }
 
 // diff decodes one Huffman-coded difference (T.81 F.2.2.3 and H.1.2.2).
 func (d *ljpeg) diff(t *huffTable) (int32, error) {
-	code := int32(0)
-	l := 1
-	for ; l <= 16; l++ {
-		b, err := d.bit()
-		if err != nil {
-			return 0, err
-		}
-		code = code<<1 | int32(b)
-		if code <= t.maxcode[l] {
-			break
+	d.fill(32)
+	var s int
+	if d.nbits >= lookBits {
+		e := t.look[(d.acc>>(d.nbits-lookBits))&(1<<lookBits-1)]
+		if e != 0 {
+			d.nbits -= uint(e >> 8)
+			s = int(e & 0xFF)
+			goto extra
 		}
 	}
-	if l > 16 {
-		return 0, errors.New("invalid Huffman code")
+	{
+		code := int32(0)
+		l := 1
+		for ; l <= 16; l++ {
+			b, err := d.bits(1)
+			if err != nil {
+				return 0, err
+			}
+			code = code<<1 | b
+			if code <= t.maxcode[l] {
+				break
+			}
+		}
+		if l > 16 {
+			return 0, errors.New("invalid Huffman code")
+		}
+		s = int(t.vals[t.valptr[l]+code-t.mincode[l]])
 	}
-	s := int(t.vals[t.valptr[l]+code-t.mincode[l]])
+extra:
 	switch {
 	case s == 0:
 		return 0, nil

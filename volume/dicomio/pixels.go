@@ -120,15 +120,23 @@ func (in *instance) decodePixels(dst []float32) error {
 		if in.raw.bigEndian {
 			bo = binary.BigEndian
 		}
-		return in.store(dst, func(i int) uint32 {
-			switch bps {
-			case 1:
-				return uint32(in.raw.native[i])
-			case 2:
-				return uint32(bo.Uint16(in.raw.native[2*i:]))
+		vals = make([]uint32, n)
+		src := in.raw.native
+		switch bps {
+		case 1:
+			for i := range vals {
+				vals[i] = uint32(src[i])
 			}
-			return bo.Uint32(in.raw.native[4*i:])
-		})
+		case 2:
+			for i := range vals {
+				vals[i] = uint32(bo.Uint16(src[2*i:]))
+			}
+		default:
+			for i := range vals {
+				vals[i] = bo.Uint32(src[4*i:])
+			}
+		}
+		return in.store(dst, vals)
 	}
 	frame := bytes.Join(in.raw.fragments, nil)
 	switch ts {
@@ -148,12 +156,12 @@ func (in *instance) decodePixels(dst []float32) error {
 	if err != nil {
 		return fmt.Errorf("%s pixel data: %w", syntaxName(ts), err)
 	}
-	return in.store(dst, func(i int) uint32 { return vals[i] })
+	return in.store(dst, vals)
 }
 
 // store converts raw stored values to rescaled floats: keep BitsStored bits,
 // sign-extend them for two's complement data, then slope and intercept.
-func (in *instance) store(dst []float32, raw func(int) uint32) error {
+func (in *instance) store(dst []float32, raw []uint32) error {
 	bits := uint(in.bitsStored)
 	mask := uint32(1)<<bits - 1
 	if bits >= 32 {
@@ -162,7 +170,7 @@ func (in *instance) store(dst []float32, raw func(int) uint32) error {
 	signBit := uint32(1) << (bits - 1)
 	slope, inter := in.slope, in.inter
 	for i := range dst {
-		u := raw(i) & mask
+		u := raw[i] & mask
 		var v float64
 		if in.pixelRep == 1 && u&signBit != 0 {
 			v = float64(int64(u) - int64(mask) - 1)
