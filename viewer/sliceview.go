@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"runtime"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -145,12 +146,18 @@ type Scene struct {
 	Title string
 }
 
-// Wheel and zoom constants. Fyne's desktop driver reports one wheel notch as
-// a scroll of 10 units; trackpads send fractions, which are accumulated.
-const (
-	scrollPerNotch = 10
-	zoomPerNotch   = 1.2
-)
+// zoomPerNotch is the ctrl+wheel zoom factor per wheel notch.
+const zoomPerNotch = 1.2
+
+// wheelNotch is the scroll delta of one mouse-wheel notch in Fyne's desktop
+// driver: 10 units on macOS and 25 elsewhere (its scrollSpeed). Trackpads
+// send fractions of a notch, which the view adds up.
+func wheelNotch() float32 {
+	if runtime.GOOS == "darwin" {
+		return 10
+	}
+	return 25
+}
 
 // SliceView is a Fyne widget showing one slice view: the rendered image with
 // the crosshair and overlays, orientation letters at its edges and a title.
@@ -174,6 +181,9 @@ type SliceView struct {
 	raster   *canvas.Raster
 	title    *canvas.Text
 	letters  [4]*canvas.Text // left, right, top, bottom
+	// shadows are black copies of the texts one pixel down and right, so
+	// that the labels stay legible over bright images.
+	shadows [5]*canvas.Text
 
 	// Brush outline under the pointer while painting.
 	brushRadius float64
@@ -220,6 +230,10 @@ func NewSliceView(h Handler) *SliceView {
 	for i := range s.letters {
 		s.letters[i] = canvas.NewText("", textColor)
 		s.letters[i].TextStyle = fyne.TextStyle{Bold: true}
+	}
+	for i := range s.shadows {
+		s.shadows[i] = canvas.NewText("", color.NRGBA{A: 255})
+		s.shadows[i].TextStyle = fyne.TextStyle{Bold: true}
 	}
 	s.ExtendBaseWidget(s)
 	s.updateTexts()
@@ -310,6 +324,17 @@ func (s *SliceView) updateTexts() {
 		s.title.Text = s.scene.Title
 		s.title.Refresh()
 	}
+	for i, txt := range s.texts() {
+		if s.shadows[i].Text != txt.Text {
+			s.shadows[i].Text = txt.Text
+			s.shadows[i].Refresh()
+		}
+	}
+}
+
+// texts are the title and the four letters, in the order of shadows.
+func (s *SliceView) texts() [5]*canvas.Text {
+	return [5]*canvas.Text{s.title, s.letters[0], s.letters[1], s.letters[2], s.letters[3]}
 }
 
 // generate is the raster's callback: it refills the view's one image at the
@@ -515,18 +540,18 @@ func (s *SliceView) Scrolled(ev *fyne.ScrollEvent) {
 	}
 	if s.modifiers()&(fyne.KeyModifierControl|fyne.KeyModifierSuper) != 0 {
 		sz := s.Size()
-		factor := math.Pow(zoomPerNotch, float64(ev.Scrolled.DY)/scrollPerNotch)
+		factor := math.Pow(zoomPerNotch, float64(ev.Scrolled.DY/wheelNotch()))
 		nv := ZoomAt(s.scene.View, s.scene.Volume.Grid, float64(sz.Width), float64(sz.Height),
 			float64(ev.Position.X), float64(ev.Position.Y), factor)
 		s.handler.OnZoomPan(s, nv.Zoom, nv.Pan)
 		return
 	}
 	s.scrollAcc += ev.Scrolled.DY
-	steps := int(s.scrollAcc / scrollPerNotch)
+	steps := int(s.scrollAcc / wheelNotch())
 	if steps == 0 {
 		return
 	}
-	s.scrollAcc -= float32(steps) * scrollPerNotch
+	s.scrollAcc -= float32(steps) * wheelNotch()
 	s.handler.OnSlice(s, steps)
 }
 
@@ -577,6 +602,10 @@ func (r *sliceViewRenderer) Layout(size fyne.Size) {
 	rt.Move(fyne.NewPos(size.Width-rt.MinSize().Width-pad, (size.Height-rt.MinSize().Height)/2))
 	t.Move(fyne.NewPos((size.Width-t.MinSize().Width)/2, pad))
 	b.Move(fyne.NewPos((size.Width-b.MinSize().Width)/2, size.Height-b.MinSize().Height-pad))
+	for i, txt := range s.texts() {
+		s.shadows[i].Resize(txt.Size())
+		s.shadows[i].Move(txt.Position().AddXY(1, 1))
+	}
 }
 
 func (r *sliceViewRenderer) MinSize() fyne.Size { return fyne.NewSize(64, 64) }
@@ -589,7 +618,14 @@ func (r *sliceViewRenderer) Refresh() {
 
 func (r *sliceViewRenderer) Objects() []fyne.CanvasObject {
 	s := r.s
-	return []fyne.CanvasObject{s.raster, s.title, s.letters[0], s.letters[1], s.letters[2], s.letters[3]}
+	objs := []fyne.CanvasObject{s.raster}
+	for _, sh := range s.shadows {
+		objs = append(objs, sh)
+	}
+	for _, txt := range s.texts() {
+		objs = append(objs, txt)
+	}
+	return objs
 }
 
 func (r *sliceViewRenderer) Destroy() {}

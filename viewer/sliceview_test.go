@@ -151,11 +151,12 @@ func TestNavigateMovesCursor(t *testing.T) {
 
 func TestWheelStepsSlices(t *testing.T) {
 	sv, rec, w := newTestView(t)
-	test.Scroll(w.Canvas(), fyne.NewPos(100, 100), 0, 10) // one notch up
-	test.Scroll(w.Canvas(), fyne.NewPos(100, 100), 0, -20)
+	n := wheelNotch()
+	test.Scroll(w.Canvas(), fyne.NewPos(100, 100), 0, n) // one notch up
+	test.Scroll(w.Canvas(), fyne.NewPos(100, 100), 0, -2*n)
 	// A trackpad's half notches add up to one step.
-	sv.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, 5)})
-	sv.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, 5)})
+	sv.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, n/2)})
+	sv.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, n/2)})
 	if want := []int{1, -2, 1}; len(rec.slices) != 3 || rec.slices[0] != want[0] || rec.slices[1] != want[1] || rec.slices[2] != want[2] {
 		t.Fatalf("slice steps %v, want %v", rec.slices, want)
 	}
@@ -173,7 +174,7 @@ func TestWheelStepsSlices(t *testing.T) {
 func TestCtrlWheelZoomsAboutPointer(t *testing.T) {
 	sv, rec, _ := newTestView(t)
 	sv.Modifiers = func() fyne.KeyModifier { return fyne.KeyModifierControl }
-	ev := &fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, 10)}
+	ev := &fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, wheelNotch())}
 	ev.Position = fyne.NewPos(60, 140)
 	sv.Scrolled(ev)
 	if len(rec.zooms) != 1 || math.Abs(rec.zooms[0]-zoomPerNotch) > 1e-9 {
@@ -284,7 +285,7 @@ func TestViewRendersOnCanvas(t *testing.T) {
 	empty.Resize(fyne.NewSize(50, 50))
 	empty.MouseDown(mouse(desktop.MouseButtonPrimary, 10, 10))
 	empty.Dragged(drag(5, 5))
-	empty.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, 10)})
+	empty.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, wheelNotch())})
 }
 
 func TestSliceKey(t *testing.T) {
