@@ -18,7 +18,8 @@ demo: build
 	$(BIN) demo --workspace $(DEMO_WORKSPACE)
 
 # The whole test suite, GUI smoke test included (under a virtual X server).
-test: setup
+test:
+	@bash scripts/setup-debian.sh --test
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) test -timeout 30m ./...

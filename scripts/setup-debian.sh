@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Metascope needs to build and test, when missing:
 # a C compiler for cgo, the X11/GL headers Fyne's desktop driver links against,
-# BLIS for fast float32 kernels, Xvfb and X tools for GUI tests and
-# screenshots. Safe to run repeatedly; needs root (or sudo) only when
+# BLIS for fast float32 kernels; with --test, Xvfb, X tools and nibabel. Safe to run repeatedly; needs root (or sudo) only when
 # something is missing.
 set -euo pipefail
 
+# Usage: setup-debian.sh [--test]   (--test adds what the test suite uses)
 packages=(
   gcc pkg-config
   libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
   libblis-dev
-  xvfb xauth x11-apps xdotool imagemagick
 )
+if [ "${1:-}" = "--test" ]; then
+  # A virtual X server and X tools for the real-window smoke test and its
+  # screenshot; nibabel to cross-check our NIfTI files against the reference
+  # reader of the field.
+  packages+=(xvfb xauth x11-utils xdotool imagemagick python3-nibabel)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
