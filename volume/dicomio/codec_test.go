@@ -43,6 +43,8 @@ func TestCodecsAgainstDCMTK(t *testing.T) {
 	}
 	for _, name := range []string{
 		"dcmtk_deflated.dcm",
+		"dcmtk_dataset_only_implicit.dcm",
+		"dcmtk_dataset_only_explicit.dcm",
 		"dcmtk_rle.dcm",
 		"dcmtk_jpeg_lossless_sv1.dcm",
 		"dcmtk_jpeg_lossless_sv4.dcm",

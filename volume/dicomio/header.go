@@ -3,6 +3,7 @@ package dicomio
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"strconv"
@@ -91,7 +92,8 @@ func parseInstance(path string, data []byte) (inst *instance, err error) {
 			inst, err = nil, fmt.Errorf("DICOM parser failed: %v", r)
 		}
 	}()
-	ds, err := dicom.Parse(bytes.NewReader(data), int64(len(data)), nil,
+	in := io.MultiReader(bytes.NewReader(raw.libPrefix), bytes.NewReader(data))
+	ds, err := dicom.Parse(in, int64(len(raw.libPrefix)+len(data)), nil,
 		dicom.SkipPixelData(), dicom.AllowUnknownSpecificCharacterSet())
 	if err != nil {
 		return nil, fmt.Errorf("DICOM parser: %w", err)

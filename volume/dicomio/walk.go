@@ -31,7 +31,7 @@ const (
 	maxDepth = 16
 )
 
-var errNotDICOM = errors.New("not a DICOM file (no DICM marker at byte 128)")
+var errNotDICOM = errors.New("not a DICOM file (no DICM marker at byte 128, no data set at byte 0)")
 
 // rawFile is the structure of one file found by the walk.
 type rawFile struct {
@@ -41,6 +41,12 @@ type rawFile struct {
 	implicit  bool
 	// pixel data: native bytes, or the fragments of an encapsulated value
 	// (basic offset table excluded). Both alias the file's bytes.
+	// libPrefix, when set, goes before the file's bytes for the library:
+	// a synthetic preamble and file meta information for a bare data set,
+	// so that the library never guesses the transfer syntax itself (its
+	// guess reads a length before checking it).
+	libPrefix []byte
+
 	hasPixels    bool
 	encapsulated bool
 	native       []byte
@@ -58,7 +64,7 @@ type walker struct {
 // walkFile checks the structure of a whole Part 10 file held in data.
 func walkFile(data []byte) (*rawFile, error) {
 	if len(data) < 132 || string(data[128:132]) != "DICM" {
-		return nil, errNotDICOM
+		return walkBareDataset(data)
 	}
 	rf := &rawFile{}
 	// File meta information: explicit VR little endian, introduced by its
@@ -125,6 +131,53 @@ func walkFile(data []byte) (*rawFile, error) {
 		p = next
 	}
 	return rf, nil
+}
+
+// walkBareDataset accepts a data set written without preamble and file meta
+// information (older archives do this) when it starts with a group 0008
+// element, in implicit or explicit VR little endian, told apart by whether
+// bytes 4-5 spell a VR.
+func walkBareDataset(data []byte) (*rawFile, error) {
+	if len(data) < 8 || binary.LittleEndian.Uint16(data) != 0x0008 {
+		return nil, errNotDICOM
+	}
+	rf := &rawFile{syntax: uid.ImplicitVRLittleEndian, implicit: true}
+	if knownVR(string(data[4:6])) {
+		rf.syntax, rf.implicit = uid.ExplicitVRLittleEndian, false
+	}
+	w := &walker{buf: data, bo: binary.LittleEndian, implicit: rf.implicit, out: rf}
+	for p := 0; p < len(data); {
+		next, err := w.element(p, len(data), 0)
+		if err != nil {
+			return nil, fmt.Errorf("data set without file meta information: %w", err)
+		}
+		p = next
+	}
+	// Preamble, "DICM", group length, transfer syntax (UI, even length).
+	ts := []byte(rf.syntax)
+	if len(ts)%2 == 1 {
+		ts = append(ts, 0)
+	}
+	meta := binary.LittleEndian.AppendUint16(nil, 0x0002)
+	meta = binary.LittleEndian.AppendUint16(meta, 0x0010)
+	meta = append(meta, 'U', 'I')
+	meta = binary.LittleEndian.AppendUint16(meta, uint16(len(ts)))
+	meta = append(meta, ts...)
+	p := make([]byte, 128, 128+4+12+len(meta))
+	p = append(p, "DICM"...)
+	p = append(p, 0x02, 0x00, 0x00, 0x00, 'U', 'L', 4, 0)
+	p = binary.LittleEndian.AppendUint32(p, uint32(len(meta)))
+	rf.libPrefix = append(p, meta...)
+	return rf, nil
+}
+
+func knownVR(vr string) bool {
+	switch vr {
+	case "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW",
+		"PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV":
+		return true
+	}
+	return false
 }
 
 const undefinedLength = 0xFFFFFFFF
