@@ -40,9 +40,8 @@ type Renderer struct {
 	rowF       []float32
 	// colOff is the data offset of each screen-ordered voxel column.
 	colOff []int32
-	// One row of voxel values (bilinear) or grey levels (nearest) per worker.
-	rowVals [][]float32
-	rowGrey [][]uint8
+	// Row scratch, one per worker.
+	scratch []rowScratch
 
 	luts   []blendLUT
 	active []int
@@ -85,16 +84,15 @@ func (r *Renderer) Render(dst *image.RGBA, vol *volume.Volume, overlays []Overla
 		workers = 1
 	}
 	workers = max(1, min(workers, h/16))
-	for len(r.rowVals) < workers {
-		r.rowVals = append(r.rowVals, nil)
-		r.rowGrey = append(r.rowGrey, nil)
+	for len(r.scratch) < workers {
+		r.scratch = append(r.scratch, rowScratch{})
 	}
 	for i := 0; i < workers; i++ {
-		r.rowVals[i] = growF(r.rowVals[i], m.nh)
-		if cap(r.rowGrey[i]) < m.nh {
-			r.rowGrey[i] = make([]uint8, m.nh)
+		sc := &r.scratch[i]
+		for len(sc.labelTag) < len(overlays) {
+			sc.labelTag, sc.labelAny = append(sc.labelTag, -1), append(sc.labelAny, false)
 		}
-		r.rowGrey[i] = r.rowGrey[i][:m.nh]
+		sc.reset(m.nh)
 	}
 
 	strides := [3]int{1, vol.Dims[0], vol.Dims[0] * vol.Dims[1]}
@@ -245,6 +243,60 @@ func voxelIndex(t, n int, flip bool) int {
 	return t
 }
 
+// rowScratch holds one worker's rows: the last two voxel rows read from the
+// volume (tagged with their data offsets, so that the screen rows between
+// two voxel rows reuse them), their interpolation, and the last row of grey
+// levels for nearest-neighbour display.
+type rowScratch struct {
+	vals    []float32
+	raw     [2][]float32
+	tag     [2]int
+	greys   []uint8
+	greyTag int
+	// Per overlay: the data offset of the last row checked for labels, and
+	// whether it held any.
+	labelTag []int
+	labelAny []bool
+}
+
+// reset empties the scratch for a frame of a view nh voxels wide: the
+// volume may have changed since the last frame.
+func (s *rowScratch) reset(nh int) {
+	s.vals = growF(s.vals, nh)
+	s.raw[0], s.raw[1] = growF(s.raw[0], nh), growF(s.raw[1], nh)
+	if cap(s.greys) < nh {
+		s.greys = make([]uint8, nh)
+	}
+	s.greys = s.greys[:nh]
+	s.tag = [2]int{-1, -1}
+	s.greyTag = -1
+	for i := range s.labelTag {
+		s.labelTag[i] = -1
+	}
+}
+
+// voxelRow returns the voxels of the row at data offset base (columns
+// cmin..cmax, screen-ordered), reading the volume only when it is not one of
+// the two rows held; keep is the other row needed now, which is not evicted.
+func (j *rowJob) voxelRow(s *rowScratch, base, keep int) []float32 {
+	if s.tag[0] == base {
+		return s.raw[0]
+	}
+	if s.tag[1] == base {
+		return s.raw[1]
+	}
+	slot := 0
+	if s.tag[0] == keep {
+		slot = 1
+	}
+	row, d, colOff := s.raw[slot], j.data, j.r.colOff
+	for c := j.cmin; c <= j.cmax; c++ {
+		row[c] = d[base+int(colOff[c])]
+	}
+	s.tag[slot] = base
+	return row
+}
+
 // rowJob renders rows of one view; several run at once on disjoint rows.
 type rowJob struct {
 	r          *Renderer
@@ -263,13 +315,15 @@ const opaqueBlack uint32 = 0xff000000
 // rows renders rows [y0, y1) with worker i's scratch. Each row is made in
 // two passes: first the voxel row itself (interpolated between two voxel
 // rows, or windowed to grey) once per voxel column, then the pixels from
-// that short, cache-resident row; this reads each voxel once per screen row
-// instead of four times per pixel.
+// that short, cache-resident row. Voxel rows are read from the volume once
+// per frame, not once per screen row or four times per pixel: strided reads
+// (coronal and sagittal slices) are what costs.
 func (j *rowJob) rows(y0, y1, worker int) {
 	r := j.r
 	colS := r.colS[:j.w]
 	col0, col1, colF := r.col0[:j.w], r.col1[:j.w], r.colF[:j.w]
-	vals, greys := r.rowVals[worker], r.rowGrey[worker]
+	sc := &r.scratch[worker]
+	vals, greys := sc.vals, sc.greys
 	colOff := r.colOff
 	d := j.data
 	for y := y0; y < y1; y++ {
@@ -285,10 +339,15 @@ func (j *rowJob) rows(y0, y1, worker int) {
 		base := j.sliceOff + int(rn)
 		if j.linear {
 			b0, b1, fy := j.sliceOff+int(r.row0[y]), j.sliceOff+int(r.row1[y]), r.rowF[y]
-			for c := j.cmin; c <= j.cmax; c++ {
-				o := int(colOff[c])
-				a := d[b0+o]
-				vals[c] = a + (d[b1+o]-a)*fy
+			r0 := j.voxelRow(sc, b0, b1)
+			r1 := j.voxelRow(sc, b1, b0)
+			if fy == 0 {
+				vals = r0
+			} else {
+				vals = sc.vals
+				for c := j.cmin; c <= j.cmax; c++ {
+					vals[c] = r0[c] + (r1[c]-r0[c])*fy
+				}
 			}
 			for x, s := range colS {
 				px := opaqueBlack
@@ -300,8 +359,11 @@ func (j *rowJob) rows(y0, y1, worker int) {
 				binary.LittleEndian.PutUint32(pix[4*x:], px)
 			}
 		} else {
-			for c := j.cmin; c <= j.cmax; c++ {
-				greys[c] = greyOf(d[base+int(colOff[c])], j.lo, j.k)
+			if sc.greyTag != base {
+				for c := j.cmin; c <= j.cmax; c++ {
+					greys[c] = greyOf(d[base+int(colOff[c])], j.lo, j.k)
+				}
+				sc.greyTag = base
 			}
 			for x, s := range colS {
 				px := opaqueBlack
@@ -312,15 +374,16 @@ func (j *rowJob) rows(y0, y1, worker int) {
 			}
 		}
 		for _, oi := range r.active {
-			j.overlayRow(pix, &j.overlays[oi], &r.luts[oi], base, y)
+			j.overlayRow(pix, oi, sc, base, y)
 		}
 	}
 }
 
 // overlayRow blends one overlay into one row of pixels; base is the data
 // offset of the row's voxels.
-func (j *rowJob) overlayRow(pix []byte, o *Overlay, lut *blendLUT, base, y int) {
+func (j *rowJob) overlayRow(pix []byte, oi int, sc *rowScratch, base, y int) {
 	r := j.r
+	o, lut := &j.overlays[oi], &r.luts[oi]
 	colN := r.colN // indexed x+1: entries 0 and w+1 are the off-screen neighbours
 	blend := func(x int, i uint8) {
 		p := pix[4*x : 4*x+3 : 4*x+3]
@@ -354,12 +417,16 @@ func (j *rowJob) overlayRow(pix []byte, o *Overlay, lut *blendLUT, base, y int) 
 	}
 	ld := o.Label.Data
 	// Labels are sparse: most rows of a slice hold none. One pass over the
-	// row's voxels finds out before any pixel is visited.
-	var any uint8
-	for c := j.cmin; c <= j.cmax; c++ {
-		any |= ld[base+int(r.colOff[c])]
+	// row's voxels, once per voxel row, finds out before any pixel is
+	// visited.
+	if sc.labelTag[oi] != base {
+		var any uint8
+		for c := j.cmin; c <= j.cmax; c++ {
+			any |= ld[base+int(r.colOff[c])]
+		}
+		sc.labelTag[oi], sc.labelAny[oi] = base, any != 0
 	}
-	if any == 0 {
+	if !sc.labelAny[oi] {
 		return
 	}
 	if !o.Outline {
