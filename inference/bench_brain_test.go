@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"metascope/internal/testdata"
@@ -67,6 +68,7 @@ func BenchmarkBrain(b *testing.B) {
 	n, _ := NewNetwork(DefaultConfig(), 1, nil)
 	for _, seg := range []int{45, 63, 81, 99} {
 		b.Run(fmt.Sprintf("seg=%d", seg), func(b *testing.B) {
+			cpu0 := cpuSeconds()
 			for i := 0; i < b.N; i++ {
 				if _, err := PredictProb(context.Background(), n, in, mask, seg, nil); err != nil {
 					b.Fatal(err)
@@ -74,10 +76,22 @@ func BenchmarkBrain(b *testing.B) {
 			}
 			s := b.Elapsed().Seconds() / float64(b.N)
 			b.ReportMetric(s, "s/fold")
+			// CPU seconds do not depend on what else the machine runs:
+			// with two free cores the wall time is about half of them.
+			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/fold")
 			b.ReportMetric(5*s, "s/case-5folds")
 			b.ReportMetric(peakRSS()/(1<<20), "MB-peak-RSS")
 			box := (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1)
 			b.ReportMetric(float64(box)/s, "voxels/s")
 		})
 	}
+}
+
+// cpuSeconds is the process's user+system CPU time.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }

@@ -168,6 +168,27 @@ func TestNetworkGradient(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The tape computes the same parameter gradients without a graph.
+	tape, err := n.ForwardTrain(x, func(int, []int) *nn.Tensor { return mask })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := tape.Backward(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg) != len(grads)-1 {
+		t.Fatalf("tape gave %d gradients, graph %d", len(tg), len(grads)-1)
+	}
+	for i, g := range tg {
+		gv := grads[i+1].Value().Data().([]float32)
+		for j := range gv {
+			if math.Abs(float64(gv[j]-g.Data[j])) > 1e-4*math.Max(1, math.Abs(float64(gv[j]))) {
+				t.Fatalf("%s[%d]: tape %g, graph %g", n.TrainableParams()[i].Name, j, g.Data[j], gv[j])
+			}
+		}
+	}
+
 	// Tensors in wrt order, and a random direction for each.
 	var ts []*nn.Tensor
 	ts = append(ts, x)

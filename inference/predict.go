@@ -89,8 +89,18 @@ func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask 
 			org[a] = lo[a] + t.Origin[a]
 			end[a] = min(org[a]+t.Size[a], hi[a]+1)
 		}
-		if !anyMask(mask, org, end) {
+		// Shrink the block to the brain inside it, keeping its corner on the
+		// Factor grid of the box: a brain's corners are mostly air, and
+		// the alignment is all exactness needs.
+		mlo, mhi, ok := maskBox(mask, org, end)
+		if !ok {
 			continue
+		}
+		f := geo.Factor
+		for a := 0; a < 3; a++ {
+			o := lo[a] + (mlo[a]-lo[a])/f*f
+			t.Size[a] = (mhi[a] + 1 - o + f - 1) / f * f
+			org[a], end[a] = o, mhi[a]+1
 		}
 		x := nn.New(1, len(inputs), t.Size[2]+2*M, t.Size[1]+2*M, t.Size[0]+2*M)
 		for c, v := range inputs {
@@ -117,18 +127,22 @@ func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask 
 	return prob, nil
 }
 
-func anyMask(m *volume.Label, org, end [3]int) bool {
+// maskBox is the inclusive bounding box of the mask inside [org, end).
+func maskBox(m *volume.Label, org, end [3]int) (lo, hi [3]int, ok bool) {
+	lo, hi = end, org
 	for k := org[2]; k < end[2]; k++ {
 		for j := org[1]; j < end[1]; j++ {
 			row := m.Data[m.Index(org[0], j, k):][:end[0]-org[0]]
-			for _, v := range row {
+			for i, v := range row {
 				if v != 0 {
-					return true
+					ok = true
+					lo = [3]int{min(lo[0], org[0]+i), min(lo[1], j), min(lo[2], k)}
+					hi = [3]int{max(hi[0], org[0]+i), max(hi[1], j), max(hi[2], k)}
 				}
 			}
 		}
 	}
-	return false
+	return lo, hi, ok
 }
 
 // extract copies the block of v starting at org (volume voxels, may be
