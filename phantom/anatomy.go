@@ -243,7 +243,7 @@ func (a *anatomy) sulcalCleft(q [3]float64, depth float64) float64 {
 	// Sylvian fissures.
 	ax := math.Abs(q[0])
 	if ax > 25 && q[1] > -45 && q[1] < 32 && q[2] > -25 && q[2] < 25 {
-		zs := 1 - 0.28*q[1]
+		zs := 1 - 0.28*q[1] + 3*a.texture.at(q[1]/18, ax/30, 9.1)
 		over := math.Max(0, 37-ax)
 		yo := math.Max(0, math.Max(q[1]-22, -35-q[1]))
 		d := math.Sqrt((q[2]-zs)*(q[2]-zs)+over*over+yo*yo) - 1.4
@@ -273,29 +273,34 @@ func (a *anatomy) deepGMDist(q [3]float64) float64 {
 // The lateral ventricle of one side as tubes: frontal horn, body, atrium,
 // occipital and temporal horns (x >= 0; mirrored).
 var ventPaths = [][]tubePoint{
-	{{[3]float64{7, 32, 6}, 4.2}, {[3]float64{8, 18, 13}, 5.4}, {[3]float64{9, 0, 17}, 5},
-		{[3]float64{12, -22, 18}, 5.2}, {[3]float64{18, -36, 13}, 6.5}, {[3]float64{19, -52, 8}, 4},
+	{{[3]float64{8, 32, 6}, 3.4}, {[3]float64{9.5, 18, 13}, 4.2}, {[3]float64{10.5, 0, 17}, 3.8},
+		{[3]float64{13, -22, 18}, 4}, {[3]float64{18, -36, 13}, 6}, {[3]float64{19, -52, 8}, 3.6},
 		{[3]float64{13, -66, 6}, 1.5}},
 	{{[3]float64{17, -36, 13}, 4}, {[3]float64{27, -34, -2}, 2.6}, {[3]float64{31, -20, -14}, 2.2},
 		{[3]float64{29, -4, -20}, 1.8}},
 }
 
 func (a *anatomy) ventricleDist(q [3]float64) float64 {
-	m := [3]float64{math.Abs(q[0]), q[1], q[2]}
+	// x is compressed so that the tubes are wider than tall: the lateral
+	// ventricles are slit-like crescents in coronal section.
+	m := [3]float64{math.Abs(q[0]) * ventSquash, q[1], q[2]}
 	best := math.Inf(1)
 	for _, path := range ventPaths {
 		for i := 0; i+1 < len(path); i++ {
-			d, t := segDistT(m, path[i].p, path[i+1].p)
+			a0, b0 := path[i].p, path[i+1].p
+			a0[0] *= ventSquash
+			b0[0] *= ventSquash
+			d, t := segDistT(m, a0, b0)
 			r := (path[i].r + t*(path[i+1].r-path[i].r)) * a.vent
-			// Lateral ventricle bodies are flattened (a butterfly in coronal).
-			d -= r
-			best = math.Min(best, d)
+			best = math.Min(best, d-r)
 		}
 	}
 	// Third ventricle: a midline slit.
 	best = math.Min(best, ellipsoidDist(q, [3]float64{0, -8, 2}, [3]float64{1.2 * a.vent, 14, 9}))
 	return best
 }
+
+const ventSquash = 0.7
 
 var choroid = []struct{ c, r [3]float64 }{
 	{[3]float64{17, -37, 12}, [3]float64{3.5, 6, 3.5}},   // glomus in the atrium
@@ -373,10 +378,15 @@ var oedemaSus = [numTissues]float32{WM: 1, Brainstem: 0.9, DeepGM: 0.6, GM: 0.15
 func (a *anatomy) sample(p [3]float64, h float64, tab *[numTissues][4]float32, lesions []*lesionModel) (comp, bool) {
 	var c comp
 	q := a.template(p)
-	e, dCer, dCbl, dStem := a.envelope(q)
 	outer := a.csfT + a.skullT + a.fatT + a.skinT
 	dFace := ellipsoidDist(q, [3]float64{0, 12, -62}, [3]float64{60, 78, 44})
 	dNeck := ellipsoidDist(q, [3]float64{0, -10, -150}, [3]float64{52, 58, 110})
+	// Air far from every part of the head: skip the brain's fields. The
+	// bound holds the cerebrum's ellipsoid grown by the thickest scalp.
+	if dFace > 12+h && dNeck > 12+h && ellipsoidDist(q, a.cerC, [3]float64{a.cerAx[0] + 40, a.cerAx[1] + 40, a.cerAx[2] + 40}) > h {
+		return c, false
+	}
+	e, dCer, dCbl, dStem := a.envelope(q)
 	dHead := smin(e-outer, smin(dFace, dNeck, 20), 14)
 	if dHead >= 0.5*h {
 		return c, false

@@ -338,7 +338,8 @@ func forVoxelsNear(g volume.Grid, centre [3]float64, r float64, f func(idx int, 
 // visibility decides from the physics whether a lesion stands out of the
 // noise in each sequence: its contrast against the host tissue, diluted by
 // partial volume (the fraction of the best-placed voxel the lesion can fill,
-// per axis), against the noise sigma. Oedema counts on T2 and FLAIR.
+// per axis), against the noise sigma: visible when that contrast-to-noise
+// ratio exceeds 5 (the Rose criterion). Oedema counts on T2 and FLAIR.
 func visibility(c *Case, l *Lesion) []string {
 	p := &c.Params
 	host := WM
@@ -374,7 +375,7 @@ func visibility(c *Case, l *Lesion) []string {
 				cnr = math.Max(cnr, oed)
 			}
 		}
-		if cnr > 3 {
+		if cnr > 5 {
 			out = append(out, s.String())
 		}
 	}

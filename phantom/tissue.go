@@ -72,7 +72,7 @@ var baseContrast = [numTissues][4]float64{
 	Brainstem:     {0.66, 0.40, 0.66, 0.47},
 	Vessel:        {0.30, 0.08, 1.15, 0.10},
 	ChoroidPlexus: {0.42, 0.55, 0.98, 0.38},
-	Enhancing:     {0.47, 0.58, 1.05, 0.66},
+	Enhancing:     {0.58, 0.52, 1.05, 0.62},
 	Necrosis:      {0.22, 0.88, 0.24, 0.45},
 	Haemorrhage:   {0.95, 0.30, 0.97, 0.70},
 	Oedema:        {0.52, 0.80, 0.52, 0.88},
