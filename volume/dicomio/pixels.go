@@ -3,6 +3,7 @@ package dicomio
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -40,6 +41,8 @@ var syntaxNames = map[string]string{
 	tsJPEG2000:           "JPEG 2000",
 	tsRLE:                "RLE Lossless",
 }
+
+var errNoCodecs = errors.New("this build has no JPEG 2000 / JPEG-LS decoder (rebuild with -tags dicomcodecs and libopenjp2-7-dev, libcharls-dev installed)")
 
 // syntaxName is a transfer syntax's UID with its name where known.
 func syntaxName(ts string) string {
@@ -93,6 +96,8 @@ func (in *instance) checkPixelFormat() error {
 		ratio = 64
 	case tsJPEGLossless, tsJPEGLosslessSV1:
 		ratio = 8
+	case tsJPEG2000Lossless, tsJPEG2000, tsJPEGLSLossless, tsJPEGLSNearLossless:
+		ratio = 4096 // run modes and wavelets compress flat images very far
 	}
 	if n > ratio*size {
 		return fmt.Errorf("%d bytes of compressed pixel data cannot hold %dx%d pixels (file truncated or corrupt?)", size, in.cols, in.rows)
@@ -150,8 +155,17 @@ func (in *instance) decodePixels(dst []float32) error {
 		}
 	case tsJPEGBaseline:
 		vals, err = decodeBaselineJPEG(frame, in.rows, in.cols)
+	case tsJPEG2000Lossless, tsJPEG2000, tsJPEGLSLossless, tsJPEGLSNearLossless:
+		if !externalCodecs {
+			return fmt.Errorf("compressed pixel data in %s cannot be decoded: %w; or convert the series to an uncompressed, RLE or JPEG lossless transfer syntax (for example with gdcmconv --raw)", syntaxName(ts), errNoCodecs)
+		}
+		if ts == tsJPEG2000Lossless || ts == tsJPEG2000 {
+			vals, err = decodeJPEG2000(frame, in.rows, in.cols)
+		} else {
+			vals, err = decodeJPEGLS(frame, in.rows, in.cols)
+		}
 	default:
-		return fmt.Errorf("compressed pixel data in %s cannot be decoded: convert the series to an uncompressed, RLE or JPEG lossless transfer syntax (for example with dcmdjpls or gdcmconv --raw)", syntaxName(ts))
+		return fmt.Errorf("compressed pixel data in %s cannot be decoded: convert the series to an uncompressed, RLE or JPEG lossless transfer syntax (for example with gdcmconv --raw)", syntaxName(ts))
 	}
 	if err != nil {
 		return fmt.Errorf("%s pixel data: %w", syntaxName(ts), err)
