@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"runtime"
 	"testing"
 
 	"metascope/volume"
@@ -616,4 +617,94 @@ func colourExtent(img *image.RGBA, c color.NRGBA) (w, h int) {
 		return 0, 0
 	}
 	return maxX - minX + 1, maxY - minY + 1
+}
+
+// TestRenderParallelRows checks views big enough to be split over several
+// workers (each with its own row caches) against the slow reference.
+func TestRenderParallelRows(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	g := codedGrid(t, "LPS", testBox)
+	vol, sphere, cube, _ := phantomVolume(t, g)
+	overlays := []Overlay{
+		{Label: cube, Color: LayerColors[1], Opacity: 0.5, Visible: true},
+		{Label: sphere, Color: LayerColors[0], Opacity: 1, Visible: true, Outline: true},
+	}
+	cursor := voxelOf(t, g, testBox, [3]int{15, 20, 12})
+	const w, h = 410, 307
+	if w*h < minParallelPixels {
+		t.Fatal("test view too small to be split")
+	}
+	var r Renderer
+	for _, p := range Planes {
+		for _, interp := range []Interpolation{Linear, Nearest} {
+			v := View{Plane: p, Cursor: cursor, Zoom: 1.3, Pan: [2]float64{2, -3}, WL: FromRange(200, 900), Interp: interp}
+			got := image.NewRGBA(image.Rect(0, 0, w, h))
+			r.Render(got, vol, overlays, v)
+			want := slowRender(w, h, vol, overlays, v)
+			if d, x, y := maxDiff(got, want); d > 1 {
+				t.Fatalf("%v %v: pixel (%d, %d) is %v, reference %v", p, interp, x, y, got.RGBAAt(x, y), want.RGBAAt(x, y))
+			}
+		}
+	}
+}
+
+// TestRenderSeesEdits: a Renderer reused across frames shows labels painted
+// and intensities changed in place between them (its row caches live for
+// one frame only).
+func TestRenderSeesEdits(t *testing.T) {
+	vol, lab, v := overlayScene(t)
+	red := color.NRGBA{R: 255, A: 255}
+	overlays := []Overlay{{Label: lab, Color: red, Opacity: 1, Visible: true}}
+	var r Renderer
+	for _, interp := range []Interpolation{Nearest, Linear} {
+		v.Interp = interp
+		img := image.NewRGBA(image.Rect(0, 0, 200, 200))
+		r.Render(img, vol, overlays, v)
+		before := countColour(img, red)
+		lab.Set(2, 2, 2, 1) // a voxel far from the square: a row that had no labels
+		vol.Set(17, 17, 2, 1000)
+		r.Render(img, vol, overlays, v)
+		if got := countColour(img, red); got != before+100 {
+			t.Errorf("%v: %d red pixels after painting one voxel, want %d", interp, got, before+100)
+		}
+		// Voxel (17, 17) is drawn at pixels 20..29 (both axes flipped).
+		// (Linear blends the pixel centre, 0.05 voxel off the voxel's, a
+		// little with the grey neighbours.)
+		if c := nrgbaAt(img, 25, 25); c.R < 240 || c.G < 240 {
+			t.Errorf("%v: brightened voxel drawn %v, want white", interp, c)
+		}
+		lab.Set(2, 2, 2, 0)
+		vol.Set(17, 17, 2, 500)
+	}
+}
+
+// TestRenderSeesEditsZoomed: zoomed so far that every screen row shows the
+// same voxel row, a frame must still not reuse the last frame's rows.
+func TestRenderSeesEditsZoomed(t *testing.T) {
+	vol, lab, v := overlayScene(t)
+	red := color.NRGBA{R: 255, A: 255}
+	overlays := []Overlay{{Label: lab, Color: red, Opacity: 1, Visible: true}}
+	v = CentreOn(v, vol.Grid, 200, 200, [3]int{3, 3, 2})
+	v = ZoomAt(v, vol.Grid, 200, 200, 100, 100, 40) // 400 pixels per voxel
+	var r Renderer
+	for _, interp := range []Interpolation{Nearest, Linear} {
+		v.Interp = interp
+		img := image.NewRGBA(image.Rect(0, 0, 200, 200))
+		r.Render(img, vol, overlays, v)
+		if n := countColour(img, red); n != 0 {
+			t.Fatalf("%v: %d red pixels before painting", interp, n)
+		}
+		lab.Set(3, 3, 2, 1)
+		vol.Set(3, 3, 2, 0)
+		r.Render(img, vol, overlays, v)
+		if n := countColour(img, red); n != 200*200 {
+			t.Errorf("%v: %d of %d pixels red after painting the voxel filling the view", interp, n, 200*200)
+		}
+		lab.Set(3, 3, 2, 0)
+		r.Render(img, vol, nil, v)
+		if c := nrgbaAt(img, 100, 100); c.R > 10 {
+			t.Errorf("%v: voxel set to 0 drawn %v, want black", interp, c)
+		}
+		vol.Set(3, 3, 2, 500)
+	}
 }
