@@ -124,3 +124,36 @@ func TestWriteRefusesValuesThatDoNotFit(t *testing.T) {
 		t.Fatal("JPEG 2000 writing accepted")
 	}
 }
+
+// A left-handed affine (LAS, as FSL writes) has slices running against the
+// DICOM slice normal: Load orders them along the normal, so k is reversed,
+// but every voxel keeps its world position.
+func TestLeftHandedVolumeKeepsWorldPositions(t *testing.T) {
+	v := mniCrop(t, 24, 20, 6)
+	// LAS: i runs to patient left, j anterior, k superior; DICOM's normal
+	// (row x column in LPS) then points inferior, against k.
+	v.Affine = volume.Affine{{-1.5, 0, 0, -10}, {0, 1.2, 0, -20}, {0, 0, 2.5, 5}, {0, 0, 0, 1}}
+	dir := t.TempDir()
+	if err := WriteSeries(dir, v, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := scanOne(t, dir)
+	got, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nz := v.Dims[2]
+	for k := range nz {
+		for j := range v.Dims[1] {
+			for i := range v.Dims[0] {
+				if got.At(i, j, nz-1-k) != v.At(i, j, k) {
+					t.Fatalf("voxel (%d,%d,%d) moved", i, j, k)
+				}
+				a, b := v.VoxelToWorld([3]float64{float64(i), float64(j), float64(k)}), got.VoxelToWorld([3]float64{float64(i), float64(j), float64(nz - 1 - k)})
+				if norm(sub(a, b)) > 1e-4 {
+					t.Fatalf("voxel (%d,%d,%d) at %v, read back at %v", i, j, k, a, b)
+				}
+			}
+		}
+	}
+}

@@ -8,6 +8,13 @@
 // Slices are ordered along the slice normal, the affine comes from
 // ImagePositionPatient, ImageOrientationPatient and PixelSpacing (DICOM's LPS
 // turned into RAS+), and what cannot form one volume is refused with a reason.
+//
+// Pixel data: uncompressed (implicit, explicit, big endian, deflated, and
+// bare data sets without file meta information), RLE and lossless JPEG
+// (process 14, all predictors) in pure Go, baseline JPEG through image/jpeg.
+// JPEG 2000 and JPEG-LS go through Debian's libopenjp2 and libcharls in
+// builds with the dicomcodecs tag, and are refused with an error naming the
+// transfer syntax otherwise.
 package dicomio
 
 import (

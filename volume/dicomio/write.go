@@ -69,7 +69,10 @@ func (o WriteOptions) validate() error {
 // DICOM's LPS), 16-bit stored values with the given rescale, and the
 // sequence description and timing. Slices must be rectangular in world
 // space (the first two affine columns orthogonal). A voxel that does not fit
-// the stored type after rescaling is an error.
+// the stored type after rescaling is an error. Load orders slices along the
+// DICOM normal (row x column direction), so a volume whose k axis runs
+// against it (a left-handed affine, such as LAS) reads back with k reversed
+// and every voxel at the same world position.
 func WriteSeries(dir string, v *volume.Volume, opts WriteOptions) error {
 	if err := opts.validate(); err != nil {
 		return err
