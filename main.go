@@ -31,7 +31,9 @@ func commands() []command {
 		// one entry per subcommand, kept sorted by name
 		{"cases", "list a workspace's cases with their status", cmdCases},
 		{"convert", "convert a DICOM series or NIfTI file to NIfTI", cmdConvert},
+		{"demo", "open the workstation on a demo workspace of phantom cases (made on first run)", cmdDemo},
 		{"eval", "score predicted lesions against ground truth: the study's table, FROC", runEval},
+		{"gui", "open the workstation on a workspace (the last one by default)", cmdGUI},
 		{"import", "add a case (four sequences) to a workspace", cmdImport},
 		{"infer", "find candidate metastases in a case with a trained model (ensemble of folds)", cmdInfer},
 		{"info", "describe a NIfTI file or DICOM folder as JSON", cmdInfo},
@@ -48,8 +50,8 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		usage(stderr)
-		return exitUsage
+		// No arguments: the workstation, on the last workspace (or the demo).
+		return cmdGUI(nil, stdout, stderr)
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -1,0 +1,233 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"metascope/job"
+	"metascope/segedit"
+	"metascope/viewer"
+	"metascope/volume"
+	"metascope/volume/nifti"
+	"metascope/workspace"
+)
+
+// layerKind says where a label layer comes from, which decides whether it
+// can be edited and whether the AI disclaimer applies.
+type layerKind int
+
+const (
+	layerOwn       layerKind = iota // the current reader's labels (editable)
+	layerReader                     // another reader's labels
+	layerConsensus                  // labels/consensus.nii.gz
+	layerAILabel                    // candidates/<model>.nii.gz
+	layerAIProb                     // candidates/<model>_prob.nii.gz
+)
+
+func (k layerKind) isAI() bool { return k == layerAILabel || k == layerAIProb }
+
+// layer is one overlay of the open case with its display settings.
+type layer struct {
+	name    string
+	kind    layerKind
+	label   *volume.Label  // label layers
+	prob    *volume.Volume // probability maps
+	color   color.NRGBA
+	opacity float64
+	visible bool
+	outline bool
+}
+
+func (l *layer) overlay() viewer.Overlay {
+	o := viewer.Overlay{Name: l.name, Color: l.color, Opacity: l.opacity, Visible: l.visible, Outline: l.outline}
+	if l.prob != nil {
+		o.Prob, o.Colormap, o.Threshold = l.prob, viewer.RedYellow, 0.2
+	} else {
+		o.Label = l.label
+	}
+	return o
+}
+
+// caseData is an open case: the four sequences in the T1c reference grid,
+// their intensity histograms, the reader's editing session and the layers.
+type caseData struct {
+	c        *workspace.Case
+	grid     volume.Grid
+	images   [4]*volume.Volume // indexed by volume.Sequence, all on grid
+	hist     [4]viewer.Histogram
+	session  *segedit.Session
+	layers   []*layer // drawn in order: later on top
+	warnings []string
+}
+
+// own is the reader's editable layer.
+func (cd *caseData) own() *layer {
+	for _, l := range cd.layers {
+		if l.kind == layerOwn {
+			return l
+		}
+	}
+	return nil
+}
+
+func (cd *caseData) hasAI() bool {
+	for _, l := range cd.layers {
+		if l.kind.isAI() {
+			return true
+		}
+	}
+	return false
+}
+
+// loadRequest says which case to open for whom.
+type loadRequest struct {
+	c        *workspace.Case
+	reader   string
+	blinding bool // hide other readers' labels until the reader submits
+	seeAll   bool // adjudicators see every reader
+}
+
+// loadCase reads a case off the UI goroutine: the four images, each
+// resampled once into the T1c grid, the reader's session (replaying any
+// journal a crash left behind), the other layers and the histograms for
+// automatic windows. Nothing here touches a widget.
+func loadCase(ctx context.Context, req loadRequest, progress job.Progress) (cd *caseData, err error) {
+	if progress == nil {
+		progress = func(string, float64) {}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("open case %s: %v", req.c.Name(), r)
+		}
+	}()
+	cd = &caseData{c: req.c}
+	ref, err := nifti.ReadVolume(req.c.ImagePath(volume.T1c))
+	if err != nil {
+		return nil, fmt.Errorf("open case %s: %w", req.c.Name(), err)
+	}
+	cd.grid = ref.Grid
+	cd.images[volume.T1c] = ref
+	for i, s := range volume.Sequences {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		progress("reading "+s.Title(), float64(i)/6)
+		if s == volume.T1c {
+			continue
+		}
+		v, err := nifti.ReadVolume(req.c.ImagePath(s))
+		if err != nil {
+			return nil, fmt.Errorf("open case %s: %w", req.c.Name(), err)
+		}
+		if !v.Grid.SameGeometry(cd.grid, 1e-4) {
+			// Resampled once, by world coordinates: the reader draws in
+			// the T1c grid and every sequence is shown there.
+			v = volume.Resample(v, cd.grid)
+		}
+		cd.images[s] = v
+	}
+	progress("intensity histograms", 4.0/6)
+	for _, s := range volume.Sequences {
+		cd.hist[s] = viewer.NewHistogram(cd.images[s], nil)
+	}
+	progress("labels", 5.0/6)
+	sess, err := segedit.OpenSession(segedit.SessionOptions{
+		LabelPath: req.c.LabelPath(req.reader), Reader: req.reader, Grid: cd.grid,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open case %s: %w", req.c.Name(), err)
+	}
+	cd.session = sess
+	cd.warnings = append(cd.warnings, sess.Warnings()...)
+	closeOnErr := func() {
+		if err != nil {
+			_ = sess.Close()
+		}
+	}
+	defer closeOnErr()
+
+	colors := viewer.LayerColors
+	// AI layers first (drawn underneath the humans' labels).
+	cands, _ := filepath.Glob(filepath.Join(req.c.CandidatesDir(), "*.nii.gz"))
+	sort.Strings(cands)
+	for _, p := range cands {
+		base := strings.TrimSuffix(filepath.Base(p), ".nii.gz")
+		if strings.HasSuffix(base, "_prob") {
+			v, rerr := nifti.ReadVolume(p)
+			if rerr != nil {
+				cd.warnings = append(cd.warnings, rerr.Error())
+				continue
+			}
+			if !v.Grid.SameGeometry(cd.grid, 1e-4) {
+				v = volume.Resample(v, cd.grid)
+			}
+			cd.layers = append(cd.layers, &layer{name: "AI " + strings.TrimSuffix(base, "_prob") + " probability", kind: layerAIProb,
+				prob: v, color: colors[2], opacity: 0.5, visible: false})
+			continue
+		}
+		l, rerr := readLabelOn(p, cd.grid)
+		if rerr != nil {
+			cd.warnings = append(cd.warnings, rerr.Error())
+			continue
+		}
+		cd.layers = append(cd.layers, &layer{name: "AI " + base, kind: layerAILabel, label: l,
+			color: colors[4], opacity: 1, visible: true, outline: true})
+	}
+	ownStatus := req.c.ReaderStatus(req.reader)
+	showOthers := !req.blinding || req.seeAll || ownStatus == workspace.Submitted
+	if showOthers {
+		names := make([]string, 0)
+		for name := range req.c.ReaderStatuses() {
+			if name != req.reader {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+		ci := 1
+		for _, name := range names {
+			p := req.c.LabelPath(name)
+			if _, serr := os.Stat(p); serr != nil {
+				continue
+			}
+			l, rerr := readLabelOn(p, cd.grid)
+			if rerr != nil {
+				cd.warnings = append(cd.warnings, rerr.Error())
+				continue
+			}
+			cd.layers = append(cd.layers, &layer{name: name, kind: layerReader, label: l,
+				color: colors[1+ci%3], opacity: 1, visible: true, outline: true})
+			ci++
+		}
+	}
+	if _, serr := os.Stat(req.c.ConsensusPath()); serr == nil {
+		l, rerr := readLabelOn(req.c.ConsensusPath(), cd.grid)
+		if rerr != nil {
+			cd.warnings = append(cd.warnings, rerr.Error())
+		} else {
+			cd.layers = append(cd.layers, &layer{name: "Consensus", kind: layerConsensus, label: l,
+				color: colors[5], opacity: 1, visible: true, outline: true})
+		}
+	}
+	cd.layers = append(cd.layers, &layer{name: req.reader + " (you)", kind: layerOwn, label: sess.Label(),
+		color: colors[0], opacity: 0.45, visible: true})
+	progress("done", 1)
+	return cd, nil
+}
+
+// readLabelOn reads a label file and brings it onto grid g (nearest
+// neighbour) when it was saved on another grid.
+func readLabelOn(path string, g volume.Grid) (*volume.Label, error) {
+	l, err := nifti.ReadLabel(path)
+	if err != nil {
+		return nil, err
+	}
+	if !l.Grid.SameGeometry(g, 1e-4) {
+		l = volume.ResampleLabel(l, g)
+	}
+	return l, nil
+}

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"image/color"
+	"path/filepath"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/theme"
+
+	"metascope/assets"
+	"metascope/workspace"
+)
+
+// Run opens the workstation on the workspace in dir (creating the demo
+// workspace first when opts.Demo is set) and returns when the window
+// closes. It is the only caller of fyne's app.New: tests build the
+// workstation on Fyne's test app with NewWorkstation instead.
+func Run(dir string, opts Options) error {
+	var ws *workspace.Workspace
+	var err error
+	if opts.Demo != nil {
+		ws, err = PrepareDemo(dir)
+	} else {
+		ws, err = workspace.Open(dir)
+	}
+	if err != nil {
+		return err
+	}
+	a := fyneapp.NewWithID("org.metascope.workstation")
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon()))
+	a.Settings().SetTheme(darkTheme{theme.DefaultTheme()})
+	w, err := NewWorkstation(a, ws, opts)
+	if err != nil {
+		return err
+	}
+	abs, _ := filepath.Abs(ws.Dir())
+	if err := saveState(appState{LastWorkspace: abs, LastReader: w.Reader()}); err != nil {
+		fyne.LogError("remember workspace", err)
+	}
+	w.Window().SetMaster()
+	w.Window().ShowAndRun()
+	w.Close()
+	return nil
+}
+
+// darkTheme is Fyne's theme, always in its dark variant: images are read
+// on a dark surround, as on every radiology workstation.
+type darkTheme struct{ fyne.Theme }
+
+func (t darkTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, theme.VariantDark)
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"metascope/app"
+)
+
+// guiCheckpoint is how often the workstation saves labels in full; every
+// stroke is journalled at once regardless.
+const guiCheckpoint = 30 * time.Second
+
+// cmdGUI opens the workstation on a workspace: the one named, else the last
+// one opened, else the demo workspace. It is also what `metascope` with no
+// arguments runs.
+func cmdGUI(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gui", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("workspace", "", "workspace folder (default: the last one opened, else the demo)")
+	reader := fs.String("reader", "", "reader who edits (default: the last one, else the workspace's first reader)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: metascope gui [--workspace DIR] [--reader NAME]")
+		fmt.Fprintln(stderr, "\nOpens the Metascope workstation. Not a medical device.")
+		fs.PrintDefaults()
+	}
+	pos, err := parseMixedFlags(fs, args)
+	if err == flag.ErrHelp {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	opts := app.Options{Reader: *reader, CheckpointEvery: guiCheckpoint}
+	if *dir == "" {
+		last, lastReader, ok := app.LastWorkspace()
+		if !ok {
+			return cmdDemo(nil, stdout, stderr)
+		}
+		*dir = last
+		if opts.Reader == "" {
+			opts.Reader = lastReader
+		}
+	}
+	if err := app.Run(*dir, opts); err != nil {
+		fmt.Fprintf(stderr, "metascope gui: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
