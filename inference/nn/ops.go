@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"metascope/inference/kernels"
 )
@@ -93,15 +95,35 @@ func (f Conv3D) Backward(in []*Tensor, _, dout *Tensor, wrt int) *Tensor {
 }
 
 // forChannels calls f for every (sample, channel) block of a rank-5 shape,
-// with the channel and the block's element range.
+// with the channel and the block's element range. Large tensors are split
+// by channel over goroutines, so f may touch state of channel c only
+// (which every caller here does: per-channel sums, disjoint outputs).
 func forChannels(s kernels.Shape5, f func(c, lo, hi int)) {
 	sp := s.Spatial()
-	for n := 0; n < s[0]; n++ {
-		for c := 0; c < s[1]; c++ {
+	perChannel := func(c int) {
+		for n := 0; n < s[0]; n++ {
 			lo := (n*s[1] + c) * sp
 			f(c, lo, lo+sp)
 		}
 	}
+	workers := min(runtime.GOMAXPROCS(0), s[1])
+	if s.Len() < 1<<16 || workers < 2 {
+		for c := 0; c < s[1]; c++ {
+			perChannel(c)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for c := w; c < s[1]; c += workers {
+				perChannel(c)
+			}
+		}(w)
+	}
+	wg.Wait()
 }
 
 // perChannel checks x [N,C,...] against per-channel parameters of length C.

@@ -269,3 +269,42 @@ func TestInPlaceMatchesForward(t *testing.T) {
 		t.Errorf("only %d in-place ops tested", n)
 	}
 }
+
+// TestLargeTensorsParallel runs the per-channel ops on a tensor large enough
+// to be split over goroutines (run with -race) and checks them against a
+// plain loop.
+func TestLargeTensorsParallel(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 15))
+	x := randT(r, 2, 4, 21, 21, 21)
+	a := randT(r, 4)
+	y := PReLU{}.Forward([]*Tensor{x, a})
+	sp := 21 * 21 * 21
+	for i, v := range x.Data {
+		want := v
+		if v <= 0 {
+			want = a.Data[(i/sp)%4] * v
+		}
+		if y.Data[i] != want {
+			t.Fatalf("prelu at %d: %g, want %g", i, y.Data[i], want)
+		}
+	}
+	one, zero := &Tensor{Shape: []int{4}, Data: []float32{1, 1, 1, 1}}, New(4)
+	bn := BatchNorm3D{State: NewBNState(4), Train: true, Momentum: 1, Eps: 1e-5}
+	z := bn.Forward([]*Tensor{x, one, zero})
+	for c := 0; c < 4; c++ {
+		var s float64
+		for n := 0; n < 2; n++ {
+			for _, v := range z.Data[(n*4+c)*sp : (n*4+c+1)*sp] {
+				s += float64(v)
+			}
+		}
+		if math.Abs(s/float64(2*sp)) > 1e-4 {
+			t.Errorf("channel %d mean %g after batch norm", c, s/float64(2*sp))
+		}
+	}
+	dx := bn.Backward([]*Tensor{x, one, zero}, z, z, 0)
+	dg := bn.Backward([]*Tensor{x, one, zero}, z, z, 1)
+	if len(dx.Data) != len(x.Data) || len(dg.Data) != 4 {
+		t.Fatal("gradient shapes")
+	}
+}
