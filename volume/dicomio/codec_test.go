@@ -123,8 +123,9 @@ func TestBaselineJPEG(t *testing.T) {
 	}
 }
 
-// Our lossless JPEG encoder and decoder agree for every predictor and for
-// precisions from 2 to 16 bits, on noise (long codes) and on flat regions.
+// Our lossless JPEG encoder and decoder agree for every predictor, for
+// precisions from 2 to 16 bits and with restart intervals, on noise (long
+// codes) and on flat regions.
 func TestLosslessJPEGPredictors(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, prec := range []int{2, 8, 12, 16} {
@@ -138,7 +139,8 @@ func TestLosslessJPEGPredictors(t *testing.T) {
 					vals[i] = vals[i-1]
 				}
 			}
-			enc := encodeLosslessJPEG(vals, rows, cols, prec, ss)
+			restart := ss % 3 // 0 (none), 1 or 2 rows per restart interval
+			enc := encodeLosslessJPEG(vals, rows, cols, prec, ss, restart)
 			got, p, err := decodeLosslessJPEG(enc, rows, cols)
 			if err != nil {
 				t.Fatalf("precision %d predictor %d: %v", prec, ss, err)

@@ -60,8 +60,9 @@ var ljpegVals = []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 
 // encodeLosslessJPEG encodes a single-component image of the given precision
 // (bits, 2..16) as lossless JPEG (T.81 process 14) with predictor ss (1..7)
-// and no point transform.
-func encodeLosslessJPEG(vals []uint32, rows, cols, precision, ss int) []byte {
+// and no point transform, with a restart marker every restartRows rows
+// (0: none; T.81 requires whole rows in lossless restart intervals).
+func encodeLosslessJPEG(vals []uint32, rows, cols, precision, ss, restartRows int) []byte {
 	// Canonical codes.
 	var code [17]uint16
 	var size [17]uint8
@@ -82,17 +83,28 @@ func encodeLosslessJPEG(vals []uint32, rows, cols, precision, ss int) []byte {
 	dht = append(dht, ljpegVals...)
 	out = append(out, 0xFF, 0xC4, byte((len(dht)+2)>>8), byte(len(dht)+2))
 	out = append(out, dht...)
+	if restartRows > 0 {
+		ri := restartRows * cols
+		out = append(out, 0xFF, 0xDD, 0, 4, byte(ri>>8), byte(ri))
+	}
 	// SOS: one component, table 0, predictor ss, Se 0, Ah/Al 0
 	out = append(out, 0xFF, 0xDA, 0, 8, 1, 1, 0x00, byte(ss), 0, 0)
 	bw := bitWriter{out: out}
 	at := func(x, y int) int32 { return int32(vals[y*cols+x]) }
+	first, rst := 0, 0 // first row of the current restart interval
 	for y := 0; y < rows; y++ {
+		if restartRows > 0 && y > 0 && y%restartRows == 0 {
+			bw.flush()
+			bw.out = append(bw.out, 0xFF, byte(0xD0+rst%8))
+			rst++
+			first = y
+		}
 		for x := 0; x < cols; x++ {
 			var pred int32
 			switch {
-			case x == 0 && y == 0:
+			case x == 0 && y == first:
 				pred = 1 << uint(precision-1)
-			case y == 0:
+			case y == first:
 				pred = at(x-1, y)
 			case x == 0:
 				pred = at(x, y-1)

@@ -221,7 +221,7 @@ func pixelElement(stored []uint32, rows, cols int, ts string) (*dicom.Element, e
 		if ts == tsRLE {
 			data = encodeRLE(stored, 2)
 		} else {
-			data = encodeLosslessJPEG(stored, rows, cols, 16, 1)
+			data = encodeLosslessJPEG(stored, rows, cols, 16, 1, 0)
 		}
 		if len(data)%2 == 1 {
 			data = append(data, 0)
