@@ -17,9 +17,9 @@ func deg(d float64) float64 { return d * math.Pi / 180 }
 
 // mniCase builds a four-sequence case from the real MNI head at mm
 // resolution: T1c is the head itself; T1, T2 (contrast inverted) and FLAIR
-// are misaligned by known rigid transforms, T2 and FLAIR with 3x thicker
-// slices; every sequence carries its own bias field.
-func mniCase(t testing.TB, mm float64) (Inputs, [4]volume.Affine) {
+// are misaligned by known rigid transforms, T2 and FLAIR with slices
+// thick times thicker; every sequence carries its own bias field.
+func mniCase(t testing.TB, mm float64, thick int) (Inputs, [4]volume.Affine) {
 	base := ptest.MNIAt(t, mm)
 	c := base.VoxelToWorld([3]float64{float64(base.Dims[0]) / 2, float64(base.Dims[1]) / 2, float64(base.Dims[2]) / 2})
 	truth := [4]volume.Affine{
@@ -33,7 +33,7 @@ func mniCase(t testing.TB, mm float64) (Inputs, [4]volume.Affine) {
 	for _, s := range volume.Sequences {
 		spacing := sp
 		if s == volume.T2 || s == volume.FLAIR {
-			spacing[2] *= 3
+			spacing[2] *= float64(thick)
 		}
 		img := ptest.Misaligned(base, truth[s], spacing)
 		if s == volume.T2 {
@@ -59,7 +59,7 @@ func fastOptions() Options {
 }
 
 func TestRunMNICase(t *testing.T) {
-	in, truth := mniCase(t, 2)
+	in, truth := mniCase(t, 2, 3)
 	var stages []string
 	res, err := Run(context.Background(), in, fastOptions(), func(stage string, f float64) {
 		if len(stages) == 0 || stages[len(stages)-1] != stage {
@@ -125,7 +125,7 @@ func TestRunMNICase(t *testing.T) {
 }
 
 func TestRunRejectsBadInput(t *testing.T) {
-	in, _ := mniCase(t, 4)
+	in, _ := mniCase(t, 4, 2)
 	with := func(s volume.Sequence, v *volume.Volume) Inputs {
 		out := in
 		out.Images[s] = v

@@ -2,11 +2,12 @@
 // images by intensity and morphology, with anatomical checks:
 //
 //  1. a head mask (Otsu on the reference image);
-//  2. a tissue mask: T1 brighter than the dark class (bone, CSF, air) and
-//     not as bright as fat;
+//  2. a tissue mask: T1-weighted intensity above the dark class (bone, CSF,
+//     air; k-means) and below fat (from a deep core of the brain);
 //  3. erosion, to cut the thin bridges between brain and scalp, then the
-//     largest component near the head's centre, then a conditional dilation
-//     back into the tissue mask;
+//     largest component near the head's centre as a core, grown back through
+//     the tissue mask (reconstruction; the mask is opened step by step if
+//     the growth leaks towards the head's surface);
 //  4. a closing and hole filling, which bring sulcal and ventricular CSF and
 //     any lesion core inside the brain into the mask;
 //  5. lesion protection: voxels next to the brain that enhance on T1c or
@@ -59,8 +60,8 @@ func (o Options) Validate() error {
 }
 
 // Images are the four sequences on one grid (coregistered). T1 is
-// required; T1c, T2 and FLAIR may be nil (lesion protection then uses what
-// there is).
+// required; T1c, T2 and FLAIR may be nil. The T1c, when given, drives the
+// tissue classes; lesion protection uses what there is.
 type Images struct {
 	T1, T2, T1c, FLAIR *volume.Volume
 }
@@ -106,28 +107,37 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 		return nil, err
 	}
 
-	// Tissue thresholds on T1 inside the head: the dark class (bone, CSF)
-	// below Otsu's threshold; fat above the upper tissue class.
-	t1 := im.T1.Data
-	ps, err := imgops.Percentiles(t1, head, []float64{1, 99}, 300000)
+	// Tissue thresholds on the T1-weighted image inside the head: the lower
+	// one between the darkest two of three intensity classes (k-means: dark
+	// bone and CSF, grey matter and other soft tissue, white matter and
+	// fat). The 3D T1c is preferred: it is the
+	// reference (sharp, never a thick-slice acquisition), and T1 differs
+	// from it only where gadolinium enhances.
+	t1w := im.T1c
+	if t1w == nil {
+		t1w = im.T1
+	}
+	t1 := t1w.Data
+	cs, err := imgops.KMeans1D(t1, head, 3)
 	if err != nil {
-		return nil, fmt.Errorf("skull: %w", err)
+		return nil, fmt.Errorf("skull: tissue classes: %w", err)
 	}
-	tLow := imgops.Otsu(t1, head, ps[0], ps[1], 256)
-	// Within the bright class, a second Otsu split gives GM vs WM; fat sits
-	// above WM by more than WM's own spread.
-	bright := make([]bool, len(t1))
-	for i, x := range t1 {
-		bright[i] = head[i] && float64(x) > tLow
-	}
-	tMid := imgops.Otsu(t1, bright, tLow, ps[1], 256)
-	// Tissue in the dark class but close to GM (partial volume at the cortex)
-	// is kept by lowering tLow a little towards the dark mode.
-	tLow = tLow - 0.15*(tMid-tLow)
-	tHigh := tMid + 1.6*(tMid-tLow)
+	tLow := cs[0] + 0.45*(cs[1]-cs[0])
+	// The upper bound comes from the brain itself: a core eroded deep into
+	// everything brighter than tLow is mostly white matter, the brightest
+	// brain tissue; fat, where it is brighter still, falls above.
 	tissue := make([]bool, len(t1))
 	for i, x := range t1 {
-		tissue[i] = head[i] && float64(x) > tLow && float64(x) < tHigh
+		tissue[i] = head[i] && float64(x) > tLow
+	}
+	core0 := largestCentral(imgops.Erode(tissue, dims, sp, opts.ErodeMM), g)
+	pc, err := imgops.Percentiles(t1, core0, []float64{98}, 300000)
+	if err != nil {
+		return nil, fmt.Errorf("skull: no brain core found: %w", err)
+	}
+	tHigh := pc[0] + 0.3*(pc[0]-tLow)
+	for i, x := range t1 {
+		tissue[i] = tissue[i] && float64(x) < tHigh
 	}
 	if err := step("erode", 0.25); err != nil {
 		return nil, err
@@ -137,11 +147,39 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	if err := step("reconstruct", 0.45); err != nil {
 		return nil, err
 	}
-	brain := imgops.Dilate(core, dims, sp, opts.ErodeMM+1)
-	for i := range brain {
-		brain[i] = brain[i] && tissue[i]
+	// Grow the core back through the tissue mask (morphological
+	// reconstruction), so every gyrus and the cerebellum, reached through
+	// the brainstem, come back however thin they are. A partial-volume
+	// bridge through the skull would let the growth leak into the scalp:
+	// the tissue mask is then opened by increasing radii, which cuts thin
+	// bridges first, until the brain keeps clear of the head's surface.
+	surface := innerHead(head, dims, sp)
+	var brain []bool
+	for _, r := range []float64{0, 1, 1.5, 2, 3} {
+		t := tissue
+		if r > 0 {
+			t = imgops.Open(tissue, dims, sp, r)
+		}
+		brain = reconstruct(core, t, dims)
+		if !leaks(brain, surface) {
+			break
+		}
+		brain = nil
 	}
-	brain = imgops.Largest(brain, dims)
+	if brain == nil {
+		// Every opening leaked: fall back to regrowing only as far as the
+		// erosion went.
+		brain = imgops.Dilate(core, dims, sp, opts.ErodeMM+1)
+		for i := range brain {
+			brain[i] = brain[i] && tissue[i]
+		}
+		brain = imgops.Largest(brain, dims)
+	}
+	// Parts of the brain the tissue mask shows as separate components (the
+	// cerebellum behind CSF cisterns and the tentorium, a temporal pole)
+	// join when they are large, lie mostly next to the brain and keep clear
+	// of the head's surface; scalp and neck muscle always touch it.
+	brain = addNeighbours(brain, tissue, surface, g)
 	if err := step("close", 0.6); err != nil {
 		return nil, err
 	}
@@ -169,6 +207,107 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	}
 	progress.Report("skull stripping", 1)
 	return imgops.BoolToLabel(brain, g), nil
+}
+
+// leakMM: a brain voxel this close to the head's outer surface means the
+// reconstruction has leaked into the scalp (the real brain is behind CSF,
+// skull, fat and skin, well over a centimetre deep).
+const leakMM = 5
+
+// leaks reports whether more than a few brain voxels lie outside inner (the
+// head mask eroded by leakMM).
+func leaks(brain, inner []bool) bool {
+	n, out := 0, 0
+	for i, b := range brain {
+		if b {
+			n++
+			if !inner[i] {
+				out++
+			}
+		}
+	}
+	return out > n/500
+}
+
+// innerHead marks head voxels farther than leakMM from the background
+// around the head. The edge of the field of view is not background: a head
+// cut off at the neck has no surface there.
+func innerHead(head []bool, dims [3]int, sp [3]float64) []bool {
+	bg := make([]bool, len(head))
+	for i, h := range head {
+		bg[i] = !h
+	}
+	d := imgops.DistanceSq(bg, dims, sp)
+	out := make([]bool, len(head))
+	for i, x := range d {
+		out[i] = head[i] && x > leakMM*leakMM
+	}
+	return out
+}
+
+// minPartCM3 is the least volume of a separate tissue component added to
+// the brain.
+const minPartCM3 = 10
+
+// addNeighbours adds components of tissue (other than brain's) that are at
+// least minPartCM3, have at least half their voxels within 12 mm of brain
+// and do not reach the head's surface.
+func addNeighbours(brain, tissue, inner []bool, g volume.Grid) []bool {
+	dims, sp := g.Dims, g.Spacing()
+	rest := make([]bool, len(brain))
+	for i := range rest {
+		rest[i] = tissue[i] && !brain[i]
+	}
+	lab, sizes := imgops.Components(rest, dims)
+	near := imgops.Dilate(brain, dims, sp, 12)
+	nNear := make([]int, len(sizes))
+	nOut := make([]int, len(sizes))
+	for i, l := range lab {
+		if l == 0 {
+			continue
+		}
+		if near[i] {
+			nNear[l]++
+		}
+		if !inner[i] {
+			nOut[l]++
+		}
+	}
+	minVox := int(minPartCM3 * 1000 / g.VoxelVolumeMM3())
+	keep := make([]bool, len(sizes))
+	any := false
+	for l := 1; l < len(sizes); l++ {
+		if sizes[l] >= minVox && 2*nNear[l] >= sizes[l] && nOut[l] <= sizes[l]/500 {
+			keep[l] = true
+			any = true
+		}
+	}
+	if !any {
+		return brain
+	}
+	out := append([]bool(nil), brain...)
+	for i, l := range lab {
+		if l != 0 && keep[l] {
+			out[i] = true
+		}
+	}
+	return out
+}
+
+// reconstruct returns the parts of mask connected (6-connectivity) to seed.
+func reconstruct(seed, mask []bool, dims [3]int) []bool {
+	lab, _ := imgops.Components(mask, dims)
+	keep := map[int32]bool{}
+	for i, s := range seed {
+		if s && lab[i] != 0 {
+			keep[lab[i]] = true
+		}
+	}
+	out := make([]bool, len(mask))
+	for i, l := range lab {
+		out[i] = l != 0 && keep[l]
+	}
+	return out
 }
 
 // largestCentral keeps the component with the most voxels, weighting each

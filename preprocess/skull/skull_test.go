@@ -51,3 +51,18 @@ func itoa(i int) string {
 	}
 	return s
 }
+
+// BenchmarkStripMNI strips the full 1 mm MNI head (182 x 218 x 182).
+func BenchmarkStripMNI(b *testing.B) {
+	v := ptest.MNI(b)
+	var cm3 float64
+	for i := 0; i < b.N; i++ {
+		m, err := Strip(context.Background(), Images{T1: v}, DefaultOptions(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cm3 = m.VolumeCM3()
+	}
+	b.ReportMetric(cm3, "brain_cm3")
+	b.ReportMetric(float64(v.Len())*float64(b.N)/b.Elapsed().Seconds(), "voxels/s")
+}

@@ -75,19 +75,38 @@ func HeadMask(v *volume.Volume) ([]bool, error) {
 		m[i] = float64(x) > th
 	}
 	m = Largest(m, v.Dims)
-	// Fill along the axis with the finest in-plane sampling (the slice
-	// axis is the coarsest) so thick-slice images fill in-plane.
-	sp := v.Spacing()
-	thick := 0
-	for a := 1; a < 3; a++ {
-		if sp[a] > sp[thick] {
-			thick = a
-		}
+	// Fill holes slice by slice, axially (dark CSF and bone reach the edge
+	// of the field of view through the foramen magnum, so in 3D they are
+	// not holes) and along the slice axis of thick-slice images.
+	for _, a := range fillAxes(v.Grid) {
+		m = FillHolesSlices(m, v.Dims, a)
 	}
-	m = FillHolesSlices(m, v.Dims, thick)
 	m = FillHoles(m, v.Dims)
 	return m, nil
 }
 
 // ErrConstant is returned for an image without contrast.
 var ErrConstant = errors.New("image is constant (no contrast to work with)")
+
+// fillAxes returns the voxel axis closest to world S-I and, if different,
+// the coarsest (slice) axis.
+func fillAxes(g volume.Grid) []int {
+	d := g.Affine.Direction()
+	axial, best := 2, -1.0
+	for c := 0; c < 3; c++ {
+		if v := math.Abs(d[2][c]); v > best {
+			axial, best = c, v
+		}
+	}
+	sp := g.Spacing()
+	thick := 0
+	for a := 1; a < 3; a++ {
+		if sp[a] > sp[thick] {
+			thick = a
+		}
+	}
+	if sp[thick] > 1.2*min(sp[0], sp[1], sp[2]) && thick != axial {
+		return []int{axial, thick}
+	}
+	return []int{axial}
+}

@@ -135,3 +135,71 @@ func Otsu(data []float32, mask []bool, lo, hi float64, bins int) float64 {
 	}
 	return lo + float64(bestB+1)/w
 }
+
+// KMeans1D clusters the values of data where mask is true into k classes
+// (Lloyd's algorithm on a 1024-bin histogram between the 0.5th and 99.5th
+// percentiles, started at evenly spaced percentiles) and returns the class
+// centres in increasing order.
+func KMeans1D(data []float32, mask []bool, k int) ([]float64, error) {
+	ps, err := Percentiles(data, mask, []float64{0.5, 99.5}, 300000)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := ps[0], ps[1]
+	if !(hi > lo) {
+		return nil, errors.New("no contrast to cluster")
+	}
+	const bins = 1024
+	h := make([]float64, bins)
+	w := float64(bins) / (hi - lo)
+	for i, x := range data {
+		if mask != nil && !mask[i] {
+			continue
+		}
+		b := int((float64(x) - lo) * w)
+		if b < 0 || b >= bins {
+			continue
+		}
+		h[b]++
+	}
+	centre := func(b int) float64 { return lo + (float64(b)+0.5)/w }
+	init := make([]float64, k)
+	for c := range init {
+		init[c] = float64(100*(c+1)) / float64(k+1)
+	}
+	cs, err := Percentiles(data, mask, init, 300000)
+	if err != nil {
+		return nil, err
+	}
+	for it := 0; it < 100; it++ {
+		sum := make([]float64, k)
+		cnt := make([]float64, k)
+		for b, n := range h {
+			if n == 0 {
+				continue
+			}
+			x := centre(b)
+			best := 0
+			for c := 1; c < k; c++ {
+				if math.Abs(x-cs[c]) < math.Abs(x-cs[best]) {
+					best = c
+				}
+			}
+			sum[best] += n * x
+			cnt[best] += n
+		}
+		moved := 0.0
+		for c := range cs {
+			if cnt[c] > 0 {
+				nc := sum[c] / cnt[c]
+				moved = math.Max(moved, math.Abs(nc-cs[c]))
+				cs[c] = nc
+			}
+		}
+		if moved < 1e-6*(hi-lo) {
+			break
+		}
+	}
+	sort.Float64s(cs)
+	return cs, nil
+}

@@ -35,7 +35,9 @@ func SaveOverlay(path string, v *volume.Volume, mask []bool, centre [3]int) erro
 		W += p.w
 		H = max(H, p.h)
 	}
-	img := image.NewRGBA(image.Rect(0, 0, W, H))
+	// Small volumes are drawn larger so a person can see them.
+	z := max(1, 400/max(H, 1))
+	img := image.NewRGBA(image.Rect(0, 0, W*z, H*z))
 	ox := 0
 	for _, p := range panels {
 		for y := 0; y < p.h; y++ {
@@ -57,7 +59,11 @@ func SaveOverlay(path string, v *volume.Volume, mask []bool, centre [3]int) erro
 						c.R = uint8(0.6*float64(c.R) + 0.4*255)
 					}
 				}
-				img.Set(ox+x, y, c)
+				for yy := 0; yy < z; yy++ {
+					for xx := 0; xx < z; xx++ {
+						img.Set((ox+x)*z+xx, y*z+yy, c)
+					}
+				}
 			}
 		}
 		ox += p.w
