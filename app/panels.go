@@ -93,7 +93,7 @@ func (w *Workstation) buildToolbar() fyne.CanvasObject {
 	redo := widget.NewButtonWithIcon("Redo", theme.ContentRedoIcon(), w.Redo)
 	ai := widget.NewButtonWithIcon("AI accept", theme.ConfirmIcon(), func() { w.AcceptCandidate(false) })
 	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowHelp)
-	bar := container.NewHBox(open, imp, widget.NewSeparator(), w.ui.layoutSel, widget.NewSeparator(),
+	bar := container.NewHBox(open, imp, widget.NewSeparator(), container.NewGridWrap(fyne.NewSize(170, w.ui.layoutSel.MinSize().Height), w.ui.layoutSel), widget.NewSeparator(),
 		tools, widget.NewSeparator(), undo, redo, widget.NewSeparator(), ai, help)
 	return container.NewBorder(nil, widget.NewSeparator(), nil, w.ui.readerTop, container.NewHScroll(bar))
 }

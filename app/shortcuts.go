@@ -22,10 +22,10 @@ type Shortcut struct {
 	Keys   string // as shown in the help: "B", "Ctrl+Z", "Page Up"
 	Action string
 
-	r    rune             // a printable key (TypedRune), matched case-insensitively
-	key  fyne.KeyName     // a named key (TypedKey) when r is 0
-	mod  fyne.KeyModifier // with mod: a canvas shortcut on key
-	do   func(w *Workstation)
+	r   rune             // a printable key (TypedRune), matched case-insensitively
+	key fyne.KeyName     // a named key (TypedKey) when r is 0
+	mod fyne.KeyModifier // with mod: a canvas shortcut on key
+	do  func(w *Workstation)
 }
 
 func toolAction(k segToolKey) string { return "Tool: " + k.String() }

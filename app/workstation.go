@@ -39,6 +39,10 @@ type Options struct {
 	Demo *DemoOptions
 	// Case is opened first; empty opens the first case.
 	Case string
+
+	// onLoaded, for tests, is called on the UI goroutine after each case
+	// load finishes.
+	onLoaded func(name string, err error)
 }
 
 // Validate checks the options.
@@ -116,9 +120,10 @@ func NewWorkstation(a fyne.App, ws *workspace.Workspace, opts Options) (*Worksta
 	w := &Workstation{
 		app: a, ws: ws, opts: opts, reader: reader,
 		layout: LayoutPlanes, activeSeq: volume.T1c, activePlane: viewer.Axial,
-		zoom:   [3]float64{1, 1, 1},
-		editor: segedit.DefaultEditorState(),
-		bySV:   map[*viewer.SliceView]*slot{},
+		zoom:     [3]float64{1, 1, 1},
+		editor:   segedit.DefaultEditorState(),
+		bySV:     map[*viewer.SliceView]*slot{},
+		onLoaded: opts.onLoaded,
 	}
 	w.editor.Tool = segedit.ToolNavigate
 	w.jobs = newJobBar(w.jobDone)

@@ -1,0 +1,427 @@
+package app
+
+import (
+	"math"
+	"testing"
+
+	"fyne.io/fyne/v2"
+
+	"metascope/lesion"
+	"metascope/segedit"
+	"metascope/viewer"
+	"metascope/volume"
+	"metascope/volume/nifti"
+	"metascope/workspace"
+)
+
+// centreView shows the T1c axial view alone and returns it with its
+// mapping.
+func centreView(t *testing.T, w *Workstation) (*viewer.SliceView, viewer.Mapping) {
+	t.Helper()
+	w.SetActiveSequence(volume.T1c)
+	w.SetActivePlane(viewer.Axial)
+	w.SetLayout(LayoutSingle)
+	sv := w.slots[volume.T1c][viewer.Axial].sv
+	if sv.Size().Width < 200 {
+		t.Fatalf("view is %v; the window did not lay it out", sv.Size())
+	}
+	m, ok := sv.Mapping()
+	if !ok {
+		t.Fatal("view has no volume")
+	}
+	return sv, m
+}
+
+// screenOf is the screen point of voxel v in mapping m.
+func screenOf(m viewer.Mapping, v [3]int) fyne.Position {
+	x, y := m.VoxelToScreen([3]float64{float64(v[0]), float64(v[1]), float64(v[2])})
+	return fyne.NewPos(float32(x), float32(y))
+}
+
+func TestOpenCaseShowsFourSequencesInT1cGrid(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	cd := w.cd
+	if cd == nil {
+		t.Fatal("no case open")
+	}
+	ref, err := nifti.ReadVolume(cd.c.ImagePath(volume.T1c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cd.grid.SameGeometry(ref.Grid, 1e-9) {
+		t.Fatalf("reference grid %v is not the T1c's %v", cd.grid, ref.Grid)
+	}
+	ownGrid := 0
+	for _, s := range volume.Sequences {
+		img := cd.images[s]
+		if img == nil || !img.Grid.SameGeometry(ref.Grid, 1e-9) || len(img.Data) != ref.Len() {
+			t.Fatalf("%s is not on the T1c grid", s.Title())
+		}
+		orig, err := nifti.ReadVolume(cd.c.ImagePath(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !orig.Grid.SameGeometry(ref.Grid, 1e-4) {
+			ownGrid++
+		}
+		want := volume.Resample(orig, ref.Grid)
+		for i := range want.Data {
+			if want.Data[i] != img.Data[i] {
+				t.Fatalf("%s voxel %d is %g, want the resampled %g", s.Title(), i, img.Data[i], want.Data[i])
+			}
+		}
+	}
+	if ownGrid == 0 {
+		t.Fatal("every phantom sequence is on the T1c grid; resampling is untested")
+	}
+	w.SetLayout(LayoutSequences)
+	shown := w.visibleSlots()
+	if len(shown) != 4 {
+		t.Fatalf("four-sequence layout shows %d views", len(shown))
+	}
+	w.win.Canvas().Capture() // renders every view
+	for i, sl := range shown {
+		if sl.seq != volume.Sequences[i] || sl.plane != viewer.Axial {
+			t.Errorf("view %d shows %s %s", i, sl.seq.Title(), sl.plane)
+		}
+		sc := sl.sv.Scene()
+		if sc.Volume != cd.images[sl.seq] {
+			t.Errorf("view %d shows another volume than the %s", i, sl.seq.Title())
+		}
+		img := sl.sv.Image()
+		if img == nil {
+			t.Fatalf("view %d was not rendered", i)
+		}
+		bright := 0
+		for p := 0; p < len(img.Pix); p += 4 {
+			if img.Pix[p] > 40 {
+				bright++
+			}
+		}
+		if bright < len(img.Pix)/4/20 {
+			t.Errorf("view %d (%s) is almost black: %d bright pixels", i, sl.seq.Title(), bright)
+		}
+	}
+}
+
+func TestDragPaintsBrushOnTheSlice(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	sv, m := centreView(t, w)
+	w.SetTool(keyBrush)
+	w.SetBrushRadius(4)
+	c := w.cursor
+	c[2] += 3 // a slice other than the cursor's: the view shows the cursor's slice
+	w.SetCursor(c)
+	m, _ = sv.Mapping()
+	vox := [][3]int{{c[0] - 8, c[1] - 4, c[2]}, {c[0] - 3, c[1] + 2, c[2]}, {c[0] + 2, c[1] + 2, c[2]}, {c[0] + 9, c[1] - 5, c[2]}}
+	pts := make([]fyne.Position, len(vox))
+	for i, v := range vox {
+		pts[i] = screenOf(m, v)
+		if got, ok := m.ScreenToVoxel(float64(pts[i].X), float64(pts[i].Y)); !ok || got != v {
+			t.Fatalf("screen point %v maps to %v, want %v", pts[i], got, v)
+		}
+	}
+	dragThrough(sv, sv, pts)
+
+	// The same stroke, straight through segedit on an empty label.
+	want := volume.NewLabel(w.cd.grid)
+	o, err := w.editor.BrushOptions(segedit.Axial, w.cd.images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := segedit.BeginStroke(want, vox[0], o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vox[1:] {
+		if err := st.To(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.End()
+	got := w.cd.session.Label()
+	if d := sameLabel(got, want); d != 0 {
+		t.Fatalf("the drag painted %d voxels differently from the brush stroke", d)
+	}
+	n := viewer.NormalAxis(w.cd.grid, viewer.Axial)
+	painted := 0
+	for i, x := range got.Data {
+		if x == 0 {
+			continue
+		}
+		painted++
+		if p := idx3(got.Grid, i); p[n] != c[n] {
+			t.Fatalf("voxel %v painted off the shown slice %d", p, c[n])
+		}
+	}
+	// A 4 mm brush on 3 mm voxels along a path of ~25 voxels.
+	if painted < 40 {
+		t.Fatalf("only %d voxels painted", painted)
+	}
+	for _, v := range vox {
+		if got.At(v[0], v[1], v[2]) != 1 {
+			t.Errorf("voxel %v under the pointer is not painted", v)
+		}
+	}
+	if st := w.cd.c.ReaderStatus("Dr A"); st != workspace.InProgress {
+		t.Errorf("reader status after the first edit is %v, want in progress", st)
+	}
+}
+
+func idx3(g volume.Grid, i int) [3]int {
+	a, b, c := g.Coords(i)
+	return [3]int{a, b, c}
+}
+
+func TestUndoRedoRestoreExactly(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	sv, m := centreView(t, w)
+	w.SetTool(keyBrush)
+	w.SetBrushRadius(2)
+	c := w.cursor
+	// 105 strokes, each one click on another voxel, so 105 undo steps.
+	var states []*volume.Label
+	states = append(states, w.cd.session.Label().Clone())
+	const steps = 105
+	for s := 0; s < steps; s++ {
+		v := [3]int{c[0] - 10 + (s%7)*3, c[1] - 10 + (s/7)%7*3, c[2]}
+		if s >= 49 {
+			w.SetCursor([3]int{c[0], c[1], c[2] + 1 + s/49})
+			m, _ = sv.Mapping()
+			v[2] = w.cursor[2]
+		}
+		click(sv, screenOf(m, v))
+		states = append(states, w.cd.session.Label().Clone())
+	}
+	if w.cd.session.History().UndoLen() != steps {
+		t.Fatalf("history holds %d steps, want %d", w.cd.session.History().UndoLen(), steps)
+	}
+	for s := steps; s > 0; s-- {
+		if !w.RunShortcut("Ctrl+Z") {
+			t.Fatal("no Ctrl+Z shortcut")
+		}
+		if d := sameLabel(w.cd.session.Label(), states[s-1]); d != 0 {
+			t.Fatalf("undo to step %d differs in %d voxels", s-1, d)
+		}
+	}
+	for s := 1; s <= steps; s++ {
+		keys := "Ctrl+Y"
+		if s%2 == 0 {
+			keys = "Ctrl+Shift+Z"
+		}
+		w.RunShortcut(keys)
+		if d := sameLabel(w.cd.session.Label(), states[s]); d != 0 {
+			t.Fatalf("redo to step %d differs in %d voxels", s, d)
+		}
+	}
+}
+
+func TestThresholdBrushRespectsItsRange(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	sv, m := centreView(t, w)
+	w.TypeRune('t') // the threshold brush
+	if w.currentTool() != keyThreshold {
+		t.Fatalf("t selected %v", w.currentTool())
+	}
+	w.SetBrushRadius(12)
+	h := w.cd.hist[volume.T1c]
+	w.editor.ThresholdSeq = volume.T1c
+	w.editor.ThresholdLo, w.editor.ThresholdHi = h.Percentile(0.5), h.Percentile(0.9)
+	lo, hi := w.editor.ThresholdLo, w.editor.ThresholdHi
+	c := w.cursor
+	click(sv, screenOf(m, c))
+	lbl := w.cd.session.Label()
+	t1c := w.cd.images[volume.T1c]
+	painted, outside := 0, 0
+	// Every voxel of the plain brush's disc: painted exactly when in range.
+	plain := segedit.BrushOptions{RadiusMM: 12, Plane: segedit.Axial, Mode: segedit.ModeAdd, Value: 1}
+	mod, err := segedit.Brush(w.cd.grid, c, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mod.Box
+	sz := b.Size()
+	for k := 0; k < sz[2]; k++ {
+		for j := 0; j < sz[1]; j++ {
+			for i := 0; i < sz[0]; i++ {
+				if !mod.Mask[(k*sz[1]+j)*sz[0]+i] {
+					continue
+				}
+				x, y, z := b.Min[0]+i, b.Min[1]+j, b.Min[2]+k
+				v := t1c.At(x, y, z)
+				in := v >= lo && v <= hi
+				if got := lbl.At(x, y, z) != 0; got != in {
+					t.Fatalf("voxel %d,%d,%d T1c %g range [%g, %g]: painted %v", x, y, z, v, lo, hi, got)
+				}
+				if in {
+					painted++
+				} else {
+					outside++
+				}
+			}
+		}
+	}
+	if painted == 0 || outside == 0 {
+		t.Fatalf("test range not discriminating: %d painted, %d left out", painted, outside)
+	}
+	if lbl.Count() != painted {
+		t.Fatalf("%d voxels labelled, %d expected", lbl.Count(), painted)
+	}
+}
+
+func TestCrashAfterStrokeLosesNothingAndResumes(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	sv, m := centreView(t, w)
+	// Navigate somewhere, then paint there.
+	target := [3]int{w.cursor[0] + 5, w.cursor[1] - 4, w.cursor[2] + 2}
+	w.SetTool(keyNavigate)
+	w.SetCursor([3]int{target[0], target[1], target[2]})
+	m, _ = sv.Mapping()
+	w.SetTool(keyBrush)
+	dragThrough(sv, sv, []fyne.Position{screenOf(m, target), screenOf(m, [3]int{target[0] + 6, target[1], target[2]})})
+	before := w.cd.session.Label().Clone()
+	if before.Count() == 0 {
+		t.Fatal("nothing painted")
+	}
+	// Crash: no Close, no checkpoint. The workstation is dropped.
+	w = nil
+
+	w2 := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w2.Close()
+	if d := sameLabel(w2.cd.session.Label(), before); d != 0 {
+		t.Fatalf("after the crash %d voxels differ", d)
+	}
+	if w2.cursor != target {
+		t.Errorf("cursor resumed at %v, want %v", w2.cursor, target)
+	}
+	if w2.currentTool() != keyBrush {
+		t.Errorf("tool resumed as %v, want the brush", w2.currentTool())
+	}
+}
+
+func TestLayoutSwitching(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	count := func() int {
+		n := 0
+		for _, row := range w.slots {
+			for _, sl := range row {
+				if sl.shown {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	cases := []struct {
+		key   rune
+		l     Layout
+		views int
+	}{{'5', LayoutSequences, 4}, {'6', LayoutPlanes, 3}, {'7', LayoutAll, 12}, {'8', LayoutSingle, 1}}
+	for _, c := range cases {
+		w.TypeRune(c.key)
+		if w.layout != c.l || count() != c.views {
+			t.Errorf("key %c: layout %v with %d views, want %v with %d", c.key, w.layout, count(), c.l, c.views)
+		}
+		if w.ui.layoutSel.Selected != c.l.String() {
+			t.Errorf("layout selector shows %q", w.ui.layoutSel.Selected)
+		}
+	}
+	w.TypeRune('l') // single -> sequences
+	if w.layout != LayoutSequences {
+		t.Errorf("L after the single view gave %v", w.layout)
+	}
+	w.TypeRune('c')
+	for _, sl := range w.visibleSlots() {
+		if sl.plane != viewer.Coronal || !sl.shown {
+			t.Errorf("after C the layout shows %s %s", sl.seq.Title(), sl.plane)
+		}
+	}
+	w.ui.layoutSel.SetSelected(LayoutPlanes.String())
+	w.TypeRune('4')
+	for _, sl := range w.visibleSlots() {
+		if sl.seq != volume.FLAIR {
+			t.Errorf("after 4 the planes layout shows %s", sl.seq.Title())
+		}
+	}
+	// Every shown view follows the linked cursor.
+	w.SetCursor([3]int{10, 20, 30})
+	for _, sl := range w.visibleSlots() {
+		if sl.sv.Scene().View.Cursor != [3]int{10, 20, 30} {
+			t.Errorf("%s %s cursor %v", sl.seq.Title(), sl.plane, sl.sv.Scene().View.Cursor)
+		}
+	}
+}
+
+func TestLesionTableClickMovesCursor(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	sv, m := centreView(t, w)
+	w.SetTool(keyBrush)
+	w.SetBrushRadius(3)
+	c := w.cursor
+	spots := [][3]int{{c[0] - 10, c[1] - 8, c[2]}, {c[0] + 9, c[1] + 7, c[2] + 4}}
+	for _, s := range spots {
+		w.SetCursor(s)
+		m, _ = sv.Mapping()
+		click(sv, screenOf(m, s))
+	}
+	w.SetCursor(c)
+	if len(w.lesions) != 2 {
+		t.Fatalf("lesion table has %d rows, want 2", len(w.lesions))
+	}
+	labels, comps := lesion.Components(w.cd.session.Label(), lesion.Conn26)
+	for row := range 2 {
+		w.ui.lesionList.Select(row)
+		cur := w.cursor
+		id := labels[w.cd.grid.Index(cur[0], cur[1], cur[2])]
+		if id != int32(comps[row].ID) {
+			t.Fatalf("row %d moved the cursor to %v in component %d, want %d", row, cur, id, comps[row].ID)
+		}
+		want := w.lesions[row].CentroidVoxel
+		if math.Abs(float64(cur[2])-want[2]) > 1 {
+			t.Errorf("row %d: cursor slice %d, lesion centre %.1f", row, cur[2], want[2])
+		}
+	}
+	w.TypeRune(']') // wraps to the first lesion
+	if w.lesionIdx != 0 {
+		t.Errorf("] after the last lesion selected %d", w.lesionIdx)
+	}
+	w.TypeRune('[')
+	if w.lesionIdx != 1 {
+		t.Errorf("[ from the first lesion selected %d", w.lesionIdx)
+	}
+}
+
+func TestShortcutTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Shortcuts() {
+		if s.do == nil || s.Action == "" || s.Keys == "" {
+			t.Errorf("incomplete shortcut %+v", s)
+		}
+		if (s.r == 0) == (s.key == "") {
+			t.Errorf("shortcut %q needs exactly one of a rune or a key name", s.Keys)
+		}
+		id := s.Keys
+		if seen[id] {
+			t.Errorf("keys %q bound twice", id)
+		}
+		seen[id] = true
+	}
+	for _, want := range []string{"Ctrl+Z", "Ctrl+Y", "Ctrl+Shift+Z", "F1", "B", "E", "T", "F", "]", "["} {
+		if !seen[want] {
+			t.Errorf("no shortcut %s", want)
+		}
+	}
+}
