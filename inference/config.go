@@ -1,12 +1,3 @@
-// Package inference is Metascope's DeepMedic-style network: its definition
-// and geometry, its weights files and model folders, and dense prediction
-// over a brain by tiling, with the fold ensemble fused into candidates.
-//
-// The layer math lives in inference/nn (each op once, forward and backward,
-// usable as gorgonia ops), the heavy kernels behind the seam in
-// inference/kernels. The network is wired once (wire) over an abstract
-// builder: inference runs it directly on tensors, training builds a gorgonia
-// graph from the same wiring (Network.Graph).
 package inference
 
 import (

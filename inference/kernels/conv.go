@@ -18,10 +18,17 @@ import (
 // on x >= W-k+1 or y >= H-k+1 (the row wrap) are computed and dropped. The
 // columns are cut into chunks so that one chunk's output stays in cache
 // while all taps accumulate into it, and chunks are spread over goroutines.
+//
+// Layers with few input channels (the first, on 4 sequences) would give
+// SGEMMs with a tiny inner dimension; for them each chunk's k^3 windows are
+// copied into one [cin*k^3 x chunk] panel (im2col of one chunk only) and
+// multiplied in one SGEMM.
 type CPU struct {
 	gemm    Gemm
 	threads int
 	chunk   int
+	// packBelow: layers with cin*k^3 below it use the packed panel.
+	packBelow int
 }
 
 // NewCPU returns the CPU backend on g with the given number of goroutines.
@@ -29,7 +36,7 @@ func NewCPU(g Gemm, threads int) *CPU {
 	if threads < 1 {
 		threads = 1
 	}
-	return &CPU{gemm: g, threads: threads, chunk: 2048}
+	return &CPU{gemm: g, threads: threads, chunk: 2048, packBelow: 128}
 }
 
 // Name implements Backend.
@@ -122,6 +129,8 @@ func (c *CPU) Conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 	Q := (Do-1)*H*W + (Ho-1)*W + Wo
 	nChunks := (Q + c.chunk - 1) / c.chunk
 	bufs := make([][]float32, c.threads)
+	packed := cin*t < c.packBelow
+	panels := make([][]float32, c.threads)
 	parallelFor(xs[0]*nChunks, c.threads, func(wk, job int) {
 		n, ch := job/nChunks, job%nChunks
 		q0 := ch * c.chunk
@@ -132,13 +141,26 @@ func (c *CPU) Conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 		}
 		tmp := bufs[wk][:cout*cols]
 		xn := x[n*cin*S : (n+1)*cin*S]
-		for j, o := range off {
-			beta := float32(1)
-			if j == 0 {
-				beta = 0
+		if packed {
+			if panels[wk] == nil {
+				panels[wk] = make([]float32, cin*t*c.chunk)
 			}
-			c.gemm.Sgemm(false, false, cout, cols, cin, 1, wr[j*cout*cin:(j+1)*cout*cin], cin,
-				xn[q0+o:], S, beta, tmp, cols)
+			p := panels[wk][:cin*t*cols]
+			for ci := 0; ci < cin; ci++ {
+				for j, o := range off {
+					copy(p[(ci*t+j)*cols:][:cols], xn[ci*S+q0+o:][:cols])
+				}
+			}
+			c.gemm.Sgemm(false, false, cout, cols, cin*t, 1, w, cin*t, p, cols, 0, tmp, cols)
+		} else {
+			for j, o := range off {
+				beta := float32(1)
+				if j == 0 {
+					beta = 0
+				}
+				c.gemm.Sgemm(false, false, cout, cols, cin, 1, wr[j*cout*cin:(j+1)*cout*cin], cin,
+					xn[q0+o:], S, beta, tmp, cols)
+			}
 		}
 		// Scatter the valid columns into y.
 		yn := y[n*ys[1]*ys.Spatial():]

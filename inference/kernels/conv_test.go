@@ -55,7 +55,10 @@ func backends() []Backend {
 	// A tiny chunk makes chunk borders fall inside rows and planes.
 	small := NewCPU(defaultGemm(), 2)
 	small.chunk = 7
-	return append(b, small)
+	// Every layer packed, and none.
+	packAll, packNone := NewCPU(defaultGemm(), 2), NewCPU(defaultGemm(), 2)
+	packAll.packBelow, packNone.packBelow = 1<<30, 0
+	return append(b, small, packAll, packNone)
 }
 
 func maxRelErr(got []float32, want []float64) float64 {

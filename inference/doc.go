@@ -1,0 +1,55 @@
+// Package inference is Metascope's DeepMedic-style network: its definition
+// and geometry, its weights files and model folders, and dense prediction
+// over a brain by tiling, with the fold ensemble fused into candidates.
+//
+// # Layout
+//
+//   - inference/kernels: the compute seam. Backend (Conv3D and its two
+//     backward passes, Gemm) with a CPU implementation on BLIS (cgo, the
+//     default) or gonum (pure Go: CGO_ENABLED=0 or -tags noblis). A GPU
+//     backend implements Backend; the model code does not change.
+//   - inference/nn: every layer op once, forward and backward, as plain Go
+//     on float32 tensors, plus nn.Apply, which makes any of them a gorgonia
+//     op with symbolic differentiation.
+//   - this package: Config (validated once) and Geometry, Network (wired
+//     once, in wire, over a builder: directly on tensors for inference and
+//     for the training Tape, or as a gorgonia graph via Network.Graph),
+//     weights files, model folders, tiling, Predict and Fuse.
+//
+// # The network
+//
+// Two pathways of len(Config.Channels) 3x3x3 valid convolutions (default
+// 30, 30, 40, 40, 40, 40, 50, 50), each followed by batch norm and PReLU,
+// with residual additions at layers 4, 6 and 8 (DeepMedic's crop-and-add,
+// on the channels both tensors have). The normal pathway sees the centre
+// of the input at 1 mm; the low pathway sees the whole input averaged over
+// 3x3x3 blocks and is repeated back up by 3. Their outputs are
+// concatenated, pass two 1x1x1 layers of 150 (batch norm, PReLU, dropout
+// in training) and a 1x1x1 sigmoid output. Inputs are T1, T2, T1c, FLAIR
+// (volume.Sequences order), 1 mm, z-scored inside the brain.
+//
+// For an output block of n^3 voxels (n a multiple of 3) the input block is
+// (n+48)^3: 24 voxels of margin per side, set by the low pathway (8 layers
+// x 1 voxel x factor 3); the normal pathway uses the central (n+16)^3.
+// Training patches of 9^3 output take 57^3 inputs, whose central 25^3 is
+// the study's normal-pathway patch. Geometry answers these questions for
+// any Config; the tiler and the patch sampler ask it.
+//
+// # Exact tiling
+//
+// The average pooling blocks must sit on the same grid in every tile, so
+// tiles start at multiples of 3 from the corner of the brain's bounding
+// box; with that, tiled prediction equals one pass over the whole box
+// (tested to 1e-6; the arithmetic is the same per voxel). Each tile shrinks
+// to the brain inside it, and tiles without brain are skipped.
+//
+// # Speed
+//
+// Convolutions are SGEMMs on shifted windows of the input (kernels.CPU):
+// no im2col buffer, BLIS packs each window itself. On this machine's AMD
+// CPU (AVX-512), Debian's BLIS 0.9 would choose its slow "generic" kernels;
+// the kernels package selects "skx" itself before BLIS starts, so no user
+// sets an environment variable. Inference runs the network directly rather
+// than through a gorgonia machine (which allocates every buffer on every
+// run and locks its OS thread), in place where an op allows.
+package inference
