@@ -196,6 +196,7 @@ type SliceView struct {
 	button    desktop.MouseButton
 	modifier  fyne.KeyModifier
 	startPos  fyne.Position
+	dragSum   fyne.Delta // Dragged deltas since the press
 	pos       fyne.Position
 	startView View
 	lastVoxel [3]int
@@ -386,6 +387,7 @@ func (s *SliceView) MouseDown(ev *desktop.MouseEvent) {
 func (s *SliceView) begin(b desktop.MouseButton, mod fyne.KeyModifier, p fyne.Position) {
 	s.button, s.modifier = b, mod
 	s.startPos, s.pos = p, p
+	s.dragSum = fyne.Delta{}
 	s.startView = s.scene.View
 	switch b {
 	case desktop.MouseButtonPrimary:
@@ -509,11 +511,12 @@ func (s *SliceView) MouseOut() {
 	s.handler.OnHover(s, [3]int{}, false)
 }
 
-// Dragged implements fyne.Draggable. The pointer position is tracked by
-// adding up the deltas from the press, which is right both for the desktop
-// driver (whose event positions follow the pointer) and for the test
-// driver's Drag (whose single event carries the start position and the whole
-// delta). A drag with no press before it starts a left-button gesture.
+// Dragged implements fyne.Draggable. The pointer position is the press
+// position plus the sum of the drag deltas, which is right both for the
+// desktop driver (whose first delta counts from the press, including the
+// moves below its drag threshold that arrived as MouseMoved) and for the
+// test driver's Drag (whose single event carries the start position and the
+// whole delta). A drag with no press before it starts a left-button gesture.
 func (s *SliceView) Dragged(ev *fyne.DragEvent) {
 	if s.scene.Volume == nil {
 		return
@@ -521,8 +524,9 @@ func (s *SliceView) Dragged(ev *fyne.DragEvent) {
 	if s.gesture == gestureNone {
 		s.begin(desktop.MouseButtonPrimary, 0, ev.Position)
 	}
-	p := s.pos.Add(ev.Dragged)
-	s.move(p)
+	s.dragSum.DX += ev.Dragged.DX
+	s.dragSum.DY += ev.Dragged.DY
+	s.move(s.startPos.Add(s.dragSum))
 }
 
 // DragEnd implements fyne.Draggable.

@@ -330,3 +330,34 @@ func TestBrushFollowsPointer(t *testing.T) {
 		t.Errorf("brush drawn with the navigate tool")
 	}
 }
+
+// TestDragAfterThresholdMoves mimics the desktop driver: below its drag
+// threshold a left drag arrives as MouseMoved, and the first Dragged delta
+// then counts from the press, so the pointer is not moved twice.
+func TestDragAfterThresholdMoves(t *testing.T) {
+	sv, rec, _ := newTestView(t)
+	sv.SetTool(ToolPaint)
+	sv.MouseDown(mouse(desktop.MouseButtonPrimary, 101, 105))  // voxel i 9
+	sv.MouseMoved(mouse(desktop.MouseButtonPrimary, 103, 105)) // below the threshold
+	sv.MouseMoved(mouse(desktop.MouseButtonPrimary, 104, 105))
+	sv.Dragged(drag(8, 0))  // from the press: (109, 105), still i 9
+	sv.Dragged(drag(10, 0)) // (119, 105): i 8
+	sv.MouseUp(mouse(desktop.MouseButtonPrimary, 119, 105))
+	sv.DragEnd()
+	var got [][3]int
+	for _, e := range rec.strokes {
+		got = append(got, e.Voxel)
+	}
+	want := [][3]int{{9, 9, 2}, {8, 9, 2}, {8, 9, 2}}
+	if len(got) != len(want) {
+		t.Fatalf("stroke voxels %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("stroke voxels %v, want %v", got, want)
+		}
+	}
+	if rec.strokes[2].Phase != StrokeEnd {
+		t.Errorf("last event %v, want end (once)", rec.strokes[2].Phase)
+	}
+}
