@@ -146,4 +146,5 @@ func (w *Workstation) startDemoJob(o DemoOptions) {
 	if err != nil {
 		w.showError(err)
 	}
+	w.updateInfo()
 }

@@ -58,8 +58,10 @@ func (w *Workstation) build() {
 	w.win.SetMainMenu(w.buildMenu())
 	w.installShortcuts()
 	w.win.Resize(fyne.NewSize(1600, 1000))
+	w.clearViews()
 	w.arrange()
 	w.refreshReader()
+	w.refreshTools()
 }
 
 func (w *Workstation) buildToolbar() fyne.CanvasObject {
@@ -589,7 +591,14 @@ func sq(x float64) float64 { return x * x }
 // updateInfo writes the fourth pane's text: case, grid, windows.
 func (w *Workstation) updateInfo() {
 	if w.cd == nil {
-		w.ui.infoText.SetText("No case open.\n\nPick a case on the left.")
+		switch {
+		case w.loading != "":
+			w.ui.infoText.SetText("Loading " + w.loading + "…")
+		case w.jobs.Busy():
+			w.ui.infoText.SetText("No case open yet.\n\nThe demo cases are being made (about 20 s each at full size);\neach appears in the case list when ready.")
+		default:
+			w.ui.infoText.SetText("No case open.\n\nPick a case on the left.")
+		}
 		return
 	}
 	g := w.cd.grid

@@ -204,7 +204,7 @@ func (w *Workstation) redrawWhere(keep func(*slot) bool) {
 func (w *Workstation) clearViews() {
 	for _, s := range volume.Sequences {
 		for _, p := range viewer.Planes {
-			w.slots[s][p].sv.SetScene(viewer.Scene{Title: s.Title() + " " + p.String()})
+			w.slots[s][p].sv.SetScene(viewer.Scene{Title: s.Title() + " " + p.String(), View: viewer.View{Plane: p, Orientation: w.orient}})
 		}
 	}
 	w.lesions = nil

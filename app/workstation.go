@@ -281,6 +281,7 @@ func (w *Workstation) OpenCase(name string) {
 	w.ui.loadLabel.SetText("Loading " + name + "…")
 	w.ui.loadBar.Show()
 	w.ui.loadLabel.Show()
+	w.updateInfo()
 	go func() {
 		progress := func(stage string, done float64) {}
 		cd, err := loadCase(context.Background(), req, job.Progress(progress))
