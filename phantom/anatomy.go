@@ -133,15 +133,16 @@ func tentZ(x, y float64) float64 { return -16 + 0.2*(y+95) - 0.08*math.Abs(x) }
 func (a *anatomy) cerebrumDist(q [3]float64) float64 {
 	x := q[0] / (1 - 0.1*smoothstep(-10, 70, q[1]))
 	d := ellipsoidDist([3]float64{x, q[1], q[2]}, a.cerC, a.cerAx)
-	ax := math.Abs(q[0])
-	t := smoothstep(6, 30, ax)
-	yt := smoothstep(-45, -30, q[1]) * (1 - smoothstep(12, 26, q[1]))
-	f := smoothstep(14, 30, q[1])
-	front := -12 - 26*t*yt - 8*f
+	// Floor: the diencephalon medially, the orbital roofs frontally, the
+	// tentorium posteriorly.
+	front := -12 - 8*smoothstep(14, 30, q[1])
 	post := tentZ(q[0], q[1]) + 1.5
 	w := smoothstep(-28, -42, q[1])
 	zf := front*(1-w) + post*w
-	return smax(d, zf-q[2], 6)
+	d = smax(d, zf-q[2], 6)
+	// Temporal lobes hang into the middle cranial fossae.
+	dt := ellipsoidDist([3]float64{math.Abs(q[0]), q[1], q[2]}, [3]float64{40, -2, -15}, [3]float64{23, 36, 21})
+	return smin(d, dt, 8)
 }
 
 func (a *anatomy) cerebellumDist(q [3]float64) float64 {
@@ -273,8 +274,8 @@ func (a *anatomy) deepGMDist(q [3]float64) float64 {
 // The lateral ventricle of one side as tubes: frontal horn, body, atrium,
 // occipital and temporal horns (x >= 0; mirrored).
 var ventPaths = [][]tubePoint{
-	{{[3]float64{8, 32, 6}, 3.4}, {[3]float64{9.5, 18, 13}, 4.2}, {[3]float64{10.5, 0, 17}, 3.8},
-		{[3]float64{13, -22, 18}, 4}, {[3]float64{18, -36, 13}, 6}, {[3]float64{19, -52, 8}, 3.6},
+	{{[3]float64{6, 32, 6}, 3.4}, {[3]float64{6.5, 18, 13}, 4.2}, {[3]float64{7, 0, 17}, 3.8},
+		{[3]float64{10, -22, 18}, 4}, {[3]float64{18, -36, 13}, 6}, {[3]float64{19, -52, 8}, 3.6},
 		{[3]float64{13, -66, 6}, 1.5}},
 	{{[3]float64{17, -36, 13}, 4}, {[3]float64{27, -34, -2}, 2.6}, {[3]float64{31, -20, -14}, 2.2},
 		{[3]float64{29, -4, -20}, 1.8}},
@@ -295,6 +296,8 @@ func (a *anatomy) ventricleDist(q [3]float64) float64 {
 			best = math.Min(best, d-r)
 		}
 	}
+	// The septum pellucidum keeps the lateral ventricles apart.
+	best = math.Max(best, 0.8-math.Abs(q[0]))
 	// Third ventricle: a midline slit.
 	best = math.Min(best, ellipsoidDist(q, [3]float64{0, -8, 2}, [3]float64{1.2 * a.vent, 14, 9}))
 	return best
@@ -469,13 +472,19 @@ func (a *anatomy) sample(p [3]float64, h float64, tab *[numTissues][4]float32, l
 	for _, l := range lesions {
 		l.composite(&c, p, h, tab)
 	}
+	// Tissue is not uniform: a faint texture at the scale of a few mm
+	// (about +/-3 %) over everything inside the head.
+	tex := float32(1 + 0.03*a.texture.at(q[0]/6+40, q[1]/6+40, q[2]/6+40))
+	for s := range c.v {
+		c.v[s] *= tex
+	}
 	return c, e < 0
 }
 
 // vesselDist is the distance to the nearest vessel wall.
 func (a *anatomy) vesselDist(q [3]float64, e float64) float64 {
 	best := math.Inf(1)
-	if e > -4 && e < a.csfT+1 {
+	if e > 0 && e < a.csfT+1 {
 		// Superior sagittal sinus: midline, against the inner table, from the
 		// crista galli over the vertex to the torcula, widening backwards.
 		if math.Abs(q[0]) < 8 && q[2] > -18 && !(q[1] > 25 && q[2] < 0) {

@@ -85,7 +85,7 @@ func newVesselSet(rng *rand.Rand, a *anatomy) *vesselSet {
 	v := &vesselSet{}
 	// Internal cerebral veins, vein of Galen and straight sinus to the torcula.
 	v.add([]tubePoint{{[3]float64{0, -8, 14}, 1}, {[3]float64{0, -30, 14}, 1.4},
-		{[3]float64{0, -44, 10}, 2.2}, {[3]float64{0, -70, -2}, 2.6}, {[3]float64{0, -92, -14}, 3}})
+		{[3]float64{0, -44, 10}, 2}, {[3]float64{0, -70, -2}, 2}, {[3]float64{0, -92, -14}, 2.4}})
 	for _, sx := range []float64{-1, 1} {
 		// Internal carotid, middle cerebral artery along the Sylvian
 		// fissure and its branches over the insula.
