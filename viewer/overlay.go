@@ -18,8 +18,8 @@ type Overlay struct {
 	// Palette[value] for values within the palette.
 	Label   *volume.Label
 	Palette []color.NRGBA
-	// Prob, when set instead of Label, draws values in [0, 1] through
-	// Colormap; values below Threshold are not drawn.
+	// Prob, when set instead of Label, draws values in (0, 1] through
+	// Colormap; zero (background) and values below Threshold are not drawn.
 	Prob      *volume.Volume
 	Colormap  Colormap
 	Threshold float32

@@ -400,8 +400,8 @@ func (j *rowJob) overlayRow(pix []byte, oi int, sc *rowScratch, base, y int) {
 				continue
 			}
 			pv := pd[base+int(cn)]
-			if !(pv >= o.Threshold) || pv != pv {
-				continue
+			if !(pv > 0 && pv >= o.Threshold) {
+				continue // background, below threshold, or NaN
 			}
 			q := pv*255 + 0.5
 			var i uint8

@@ -53,7 +53,7 @@ func slowRender(w, h int, vol *volume.Volume, overlays []Overlay, v View) *image
 				var c color.NRGBA
 				if o.Prob != nil {
 					pv := o.Prob.At(vox[0], vox[1], vox[2])
-					if pv < o.Threshold {
+					if pv <= 0 || pv < o.Threshold {
 						continue
 					}
 					c = o.Colormap.At(math.Round(math.Max(0, math.Min(1, float64(pv)))*255) / 255)
@@ -503,6 +503,14 @@ func TestProbabilityOverlay(t *testing.T) {
 	// i = 10 (p = 0.526) at columns 90..99: red with some green.
 	if got := nrgbaAt(img, 95, 100); got.R != 255 || got.B != 0 || math.Abs(float64(got.G)-255*10.0/19) > 1 {
 		t.Errorf("p = 0.53: %v, want (255, 134, 0)", got)
+	}
+	// Without a threshold, zero (background) is still not drawn.
+	Render(img, vol, []Overlay{{Prob: prob, Colormap: Jet, Opacity: 1, Visible: true}}, v)
+	if got := nrgbaAt(img, 195, 100); got != (color.NRGBA{R: 128, G: 128, B: 128, A: 255}) {
+		t.Errorf("p = 0 without threshold: %v, want grey", got)
+	}
+	if got := nrgbaAt(img, 185, 100); got == (color.NRGBA{R: 128, G: 128, B: 128, A: 255}) {
+		t.Errorf("p = 1/19 without threshold not drawn")
 	}
 	if c := Jet.At(0); c.B < 128 || c.R != 0 {
 		t.Errorf("jet at 0 = %v, want blue", c)
