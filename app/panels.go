@@ -196,9 +196,14 @@ func (w *Workstation) buildCaseList() fyne.CanvasObject {
 
 // caseSummary is the status line of a case in the list: each reader, the
 // consensus and whether it is ready for training.
-func caseSummary(c *workspace.Case) string {
+func caseSummary(c *workspace.Case, readers []workspace.Reader) string {
 	st := c.ReaderStatuses()
 	names := make([]string, 0, len(st))
+	for _, r := range readers {
+		if _, ok := st[r.Name]; !ok && r.Role == workspace.RoleReader {
+			names = append(names, r.Name)
+		}
+	}
 	for n := range st {
 		names = append(names, n)
 	}
@@ -235,7 +240,7 @@ func (w *Workstation) refreshCases() {
 	w.ui.caseInfo = w.ui.caseInfo[:0]
 	for _, c := range cases {
 		w.ui.caseNames = append(w.ui.caseNames, c.Name())
-		w.ui.caseInfo = append(w.ui.caseInfo, caseSummary(c))
+		w.ui.caseInfo = append(w.ui.caseInfo, caseSummary(c, w.ws.Readers()))
 	}
 	w.ui.caseList.Refresh()
 	if w.cd != nil {
@@ -518,7 +523,11 @@ func (w *Workstation) refreshLesions() {
 	for _, c := range w.lesions {
 		total += c.VolumeCM3
 	}
-	w.ui.lesionSum.SetText(fmt.Sprintf("%d lesions, %.3f cm3 total  ([ and ] step)", len(w.lesions), total))
+	plural := "s"
+	if len(w.lesions) == 1 {
+		plural = ""
+	}
+	w.ui.lesionSum.SetText(fmt.Sprintf("%d lesion%s, %.3f cm3 in all  ([ ] step)", len(w.lesions), plural, total))
 	if w.lesionIdx >= len(w.lesions) {
 		w.lesionIdx = 0
 	}

@@ -193,25 +193,22 @@ func (w *Workstation) ToggleOwnOutline() {
 
 // ShowHelp shows the shortcut table and the mouse gestures.
 func (w *Workstation) ShowHelp() {
-	grid := container.NewGridWithColumns(3)
-	head := func(s string) *widget.Label {
-		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	grid.Add(head("Group"))
-	grid.Add(head("Keys"))
-	grid.Add(head("Action"))
+	rows := container.NewVBox()
+	group := ""
 	for _, s := range Shortcuts() {
-		grid.Add(widget.NewLabel(s.Group))
+		if s.Group != group {
+			group = s.Group
+			rows.Add(widget.NewLabelWithStyle(group, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+		}
 		k := widget.NewLabel(s.Keys)
 		k.TextStyle = fyne.TextStyle{Monospace: true}
-		grid.Add(k)
-		grid.Add(widget.NewLabel(s.Action))
+		rows.Add(container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(140, k.MinSize().Height), k), nil, widget.NewLabel(s.Action)))
 	}
 	mouse := widget.NewLabel("Mouse: wheel steps slices · Ctrl+wheel zooms · right-drag sets window/level · " +
-		"middle-drag pans · left button acts with the current tool (navigate moves the crosshair).")
+		"middle-drag pans · left button acts with the current tool (Navigate moves the crosshair).")
 	mouse.Wrapping = fyne.TextWrapWord
-	d := widgetDialog("Keyboard shortcuts", container.NewBorder(mouse, nil, nil, nil, container.NewVScroll(grid)), w.win)
-	d.Resize(fyne.NewSize(760, 720))
+	d := widgetDialog("Keyboard shortcuts", container.NewBorder(mouse, nil, nil, nil, container.NewVScroll(rows)), w.win)
+	d.Resize(fyne.NewSize(640, 760))
 	d.Show()
 }
 

@@ -2,6 +2,9 @@ package app
 
 import (
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -423,5 +426,74 @@ func TestShortcutTable(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("no shortcut %s", want)
 		}
+	}
+}
+
+func TestAICandidatesAreLayersAndCanBeAccepted(t *testing.T) {
+	dir := smallDemo(t)
+	ws, err := workspace.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ws.Case("demo-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := nifti.ReadVolume(c.ImagePath(volume.T1c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two candidate blobs and a probability map on the T1c grid.
+	cand := volume.NewLabel(ref.Grid)
+	prob := volume.New(ref.Grid)
+	centres := [][3]int{{20, 30, 30}, {44, 40, 34}}
+	for k := 0; k < ref.Dims[2]; k++ {
+		for j := 0; j < ref.Dims[1]; j++ {
+			for i := 0; i < ref.Dims[0]; i++ {
+				for _, ce := range centres {
+					d := sq(float64(i-ce[0])) + sq(float64(j-ce[1])) + sq(float64(k-ce[2]))
+					if d <= 4 {
+						cand.Set(i, j, k, 1)
+					}
+					if p := float32(math.Exp(-d / 8)); p > prob.At(i, j, k) {
+						prob.Set(i, j, k, p)
+					}
+				}
+			}
+		}
+	}
+	if err := os.MkdirAll(c.CandidatesDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := nifti.WriteLabel(filepath.Join(c.CandidatesDir(), "demo.nii.gz"), cand); err != nil {
+		t.Fatal(err)
+	}
+	if err := nifti.WriteVolume(filepath.Join(c.CandidatesDir(), "demo_prob.nii.gz"), prob); err != nil {
+		t.Fatal(err)
+	}
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	kinds := map[layerKind]int{}
+	for _, l := range w.cd.layers {
+		kinds[l.kind]++
+	}
+	if kinds[layerAILabel] != 1 || kinds[layerAIProb] != 1 || kinds[layerOwn] != 1 {
+		t.Fatalf("layers %v: want one AI label, one AI probability map and the reader's own", kinds)
+	}
+	if !w.ui.aiNote.Visible() || !strings.Contains(w.ui.aiNote.Text, "synthetic data") {
+		t.Error("the AI disclaimer is not shown with AI layers")
+	}
+	w.SetCursor(centres[1])
+	w.TypeRune('g') // accept the candidate under the cursor
+	own := w.cd.session.Label()
+	for i := range own.Data {
+		p := idx3(own.Grid, i)
+		inSecond := sq(float64(p[0]-centres[1][0]))+sq(float64(p[1]-centres[1][1]))+sq(float64(p[2]-centres[1][2])) <= 4
+		if (own.Data[i] != 0) != inSecond {
+			t.Fatalf("voxel %v: reader label %d after accepting the second candidate", p, own.Data[i])
+		}
+	}
+	if len(w.lesions) != 1 {
+		t.Errorf("lesion table has %d rows after accepting one candidate", len(w.lesions))
 	}
 }
