@@ -319,3 +319,18 @@ func clamp(x, lo, hi int) int {
 	}
 	return x
 }
+
+// Obliquity is the largest angle, in degrees, between a voxel axis of g and
+// the world axis it is displayed along. Views show the grid's own voxel
+// planes (no reslicing), so an oblique acquisition appears tilted by this
+// much; an application may say so above some tolerance, as ITK-SNAP does.
+func Obliquity(g volume.Grid) float64 {
+	d := g.Affine.Direction()
+	vox, _ := gridAxes(g)
+	worst := 0.0
+	for w := 0; w < 3; w++ {
+		c := math.Min(1, math.Abs(d[w][vox[w]]))
+		worst = math.Max(worst, math.Acos(c)*180/math.Pi)
+	}
+	return worst
+}

@@ -293,3 +293,29 @@ func TestStepSlice(t *testing.T) {
 }
 
 func toF(v [3]int) [3]float64 { return [3]float64{float64(v[0]), float64(v[1]), float64(v[2])} }
+
+func TestObliquity(t *testing.T) {
+	for _, codes := range testCodes {
+		if o := Obliquity(codedGrid(t, codes, testBox)); o > 1e-9 {
+			t.Errorf("%s: axis-aligned grid has obliquity %g", codes, o)
+		}
+	}
+	g := codedGrid(t, "LPS", testBox)
+	tilt := volume.RigidTransform([3]float64{0, 12 * math.Pi / 180, 0}, [3]float64{}, [3]float64{})
+	g.Affine = tilt.Mul(g.Affine)
+	if o := Obliquity(g); math.Abs(o-12) > 1e-6 {
+		t.Errorf("grid tilted 12 degrees about y: obliquity %g", o)
+	}
+	// A tilted grid is still shown the right way up: the marker test's
+	// half-planes hold.
+	vol := volume.New(g)
+	c := [3]int{g.Dims[0] / 2, g.Dims[1] / 2, g.Dims[2] / 2}
+	marker := c
+	marker[0] += 8 // LPS: axis 0 runs to patient left
+	vol.Set(marker[0], marker[1], marker[2], 1000)
+	img := image.NewRGBA(image.Rect(0, 0, 200, 200))
+	Render(img, vol, nil, View{Plane: Axial, Cursor: marker, Zoom: 1, WL: FromRange(0, 1000), Interp: Nearest})
+	if x, _, n := brightCentroid(img, 128); n == 0 || x <= 100 {
+		t.Errorf("tilted LPS grid: patient-left marker at x %.0f (%d pixels), want the right half", x, n)
+	}
+}
