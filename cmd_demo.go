@@ -53,7 +53,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "Metascope demo workspace: %s (not a medical device)\n", *dir)
-	opts := app.Options{Reader: *reader, Demo: &d, CheckpointEvery: guiCheckpoint}
+	opts := app.Options{Reader: *reader, Demo: &d, CheckpointEvery: guiCheckpoint, FindCandidates: guiInfer}
 	if err := app.Run(*dir, opts); err != nil {
 		fmt.Fprintf(stderr, "metascope demo: %v\n", err)
 		return exitError

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"metascope/app"
+	"metascope/job"
 )
 
 // guiCheckpoint is how often the workstation saves labels in full; every
@@ -37,7 +42,7 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	opts := app.Options{Reader: *reader, CheckpointEvery: guiCheckpoint}
+	opts := app.Options{Reader: *reader, CheckpointEvery: guiCheckpoint, FindCandidates: guiInfer}
 	if *dir == "" {
 		last, lastReader, ok := app.LastWorkspace()
 		if !ok {
@@ -53,4 +58,25 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// guiInfer is the workstation's AI > Find candidates: the very code of
+// 'metascope infer --workspace DIR --case NAME', run in-process, so that the
+// GUI and the command cannot differ. It reports no fine progress (the
+// command's bar is for terminals) and cannot be cancelled midway.
+func guiInfer(ctx context.Context, dir, caseName string, progress job.Progress) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	progress("preprocessing and the model's folds", 0)
+	var stderr bytes.Buffer
+	if code := cmdInfer([]string{"--workspace", dir, "--case", caseName, "--quiet"}, io.Discard, &stderr); code != exitOK {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = fmt.Sprintf("exit code %d", code)
+		}
+		return errors.New(msg)
+	}
+	progress("done", 1)
+	return nil
 }

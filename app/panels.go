@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"image/color"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"metascope/job"
 	"metascope/lesion"
 	"metascope/viewer"
 	"metascope/volume"
@@ -93,7 +95,7 @@ func (w *Workstation) buildToolbar() fyne.CanvasObject {
 	}
 	undo := widget.NewButtonWithIcon("Undo", theme.ContentUndoIcon(), w.Undo)
 	redo := widget.NewButtonWithIcon("Redo", theme.ContentRedoIcon(), w.Redo)
-	ai := widget.NewButtonWithIcon("AI accept", theme.ConfirmIcon(), func() { w.AcceptCandidate(false) })
+	ai := widget.NewButtonWithIcon("Accept AI (G)", theme.ConfirmIcon(), func() { w.AcceptCandidate(false) })
 	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowHelp)
 	bar := container.NewHBox(open, imp, widget.NewSeparator(), container.NewGridWrap(fyne.NewSize(170, w.ui.layoutSel.MinSize().Height), w.ui.layoutSel), widget.NewSeparator(),
 		tools, widget.NewSeparator(), undo, redo, widget.NewSeparator(), ai, help)
@@ -143,6 +145,9 @@ func (w *Workstation) buildMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Redo (Ctrl+Y)", w.Redo),
 	)...)
 	ai := fyne.NewMenu("AI",
+		fyne.NewMenuItem("Find candidates in this case…", w.FindCandidates),
+		fyne.NewMenuItem("Reload candidates", w.reloadCase),
+		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Accept candidate under cursor (G)", func() { w.AcceptCandidate(false) }),
 		fyne.NewMenuItem("Accept all candidates", func() { w.AcceptCandidate(true) }),
 		fyne.NewMenuItem("About the AI model…", func() {
@@ -189,6 +194,7 @@ func (w *Workstation) buildCaseList() fyne.CanvasObject {
 				w.OpenCase(name)
 			}
 		}
+		w.unfocus()
 	}
 	title := widget.NewLabelWithStyle("Cases", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	return container.NewBorder(title, nil, nil, nil, w.ui.caseList)
@@ -496,7 +502,10 @@ func (w *Workstation) buildLesionTable() {
 			o.(*widget.Label).SetText(fmt.Sprintf("#%-2d %7.3f cm3  %s", id+1, c.VolumeCM3, rasText(r)))
 		},
 	)
-	w.ui.lesionList.OnSelected = func(id widget.ListItemID) { w.GoToLesion(id) }
+	w.ui.lesionList.OnSelected = func(id widget.ListItemID) {
+		w.GoToLesion(id)
+		w.unfocus()
+	}
 }
 
 // rasText writes a RAS position the way radiologists read it: R/L, A/P,
@@ -629,4 +638,49 @@ func (w *Workstation) info(title, msg string) {
 	d := widgetDialog(title, l, w.win)
 	d.Resize(fyne.NewSize(520, 260))
 	d.Show()
+}
+
+// unfocus gives the keyboard back to the shortcuts after a list click, so
+// that the arrow keys step slices rather than move the list's selection.
+func (w *Workstation) unfocus() {
+	if c := w.win.Canvas(); c != nil {
+		c.Unfocus()
+	}
+}
+
+// reloadCase reopens the open case (to see new candidates or labels).
+func (w *Workstation) reloadCase() {
+	if w.cd != nil {
+		w.OpenCase(w.cd.c.Name())
+	}
+}
+
+// FindCandidates runs the AI model over the open case in the background
+// and shows its candidates when done.
+func (w *Workstation) FindCandidates() {
+	if w.cd == nil {
+		return
+	}
+	name, dir := w.cd.c.Name(), w.ws.Dir()
+	if w.opts.FindCandidates == nil {
+		w.info("Find candidates", "Run in a terminal:\n\n  metascope infer --workspace "+dir+" --case "+name+"\n\nthen AI > Reload candidates.\n\n"+aiDisclaimer)
+		return
+	}
+	run := w.opts.FindCandidates
+	err := w.jobs.Start("Finding candidates in "+name, func(ctx context.Context, p job.Progress) error {
+		if err := run(ctx, dir, name, p); err != nil {
+			return err
+		}
+		fyne.Do(func() {
+			if w.cd != nil && w.cd.c.Name() == name {
+				w.OpenCase(name)
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		w.showError(err)
+		return
+	}
+	w.info("Find candidates", "The model is running on "+name+" (preprocessing first if needed); the candidates appear as layers when it is done.\n\n"+aiDisclaimer)
 }

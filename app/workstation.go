@@ -39,6 +39,10 @@ type Options struct {
 	Demo *DemoOptions
 	// Case is opened first; empty opens the first case.
 	Case string
+	// FindCandidates runs the AI model over a case of the workspace in dir
+	// and writes its candidates (the same code as 'metascope infer'). Nil
+	// leaves the AI menu's "Find candidates" explaining how to run it.
+	FindCandidates func(ctx context.Context, dir, caseName string, progress job.Progress) error
 
 	// onLoaded, for tests, is called on the UI goroutine after each case
 	// load finishes.

@@ -497,3 +497,112 @@ func TestAICandidatesAreLayersAndCanBeAccepted(t *testing.T) {
 		t.Errorf("lesion table has %d rows after accepting one candidate", len(w.lesions))
 	}
 }
+
+func TestBlindingAndConsensusLayers(t *testing.T) {
+	dir := smallDemo(t)
+	ws, err := workspace.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ws.Settings().Blinding {
+		t.Fatal("blinding is expected on by default")
+	}
+	c, err := ws.Case("demo-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := nifti.ReadVolume(c.ImagePath(volume.T1c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := volume.NewLabel(ref.Grid)
+	b.Set(30, 30, 30, 1)
+	if err := nifti.WriteLabel(c.LabelPath("Dr B"), b); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetReaderStatus("Dr B", workspace.Submitted); err != nil {
+		t.Fatal(err)
+	}
+	if err := nifti.WriteLabel(c.ConsensusPath(), b); err != nil {
+		t.Fatal(err)
+	}
+	layerNames := func(w *Workstation) map[layerKind][]string {
+		out := map[layerKind][]string{}
+		for _, l := range w.cd.layers {
+			out[l.kind] = append(out[l.kind], l.name)
+		}
+		return out
+	}
+	// Dr A has not submitted: Dr B's labels stay hidden, the consensus shows.
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	got := layerNames(w)
+	if len(got[layerReader]) != 0 || len(got[layerConsensus]) != 1 {
+		t.Errorf("Dr A (blinded) sees %v", got)
+	}
+	if !strings.Contains(w.ui.caseInfo[0], "Dr B ✓") {
+		t.Errorf("case list says %q; want Dr B submitted", w.ui.caseInfo[0])
+	}
+	w.Close()
+	// The adjudicator sees every reader.
+	w = openStation(t, dir, Options{Reader: "Senior"})
+	got = layerNames(w)
+	if len(got[layerReader]) != 1 || got[layerReader][0] != "Dr B" {
+		t.Errorf("Senior sees %v", got)
+	}
+	if !strings.Contains(w.ui.readerTop.Text, "Senior") || !strings.Contains(w.ui.readerTop.Text, "adjudicator") {
+		t.Errorf("reader label %q", w.ui.readerTop.Text)
+	}
+	w.Close()
+}
+
+func TestCloseSavesLabelAndResume(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	sv, m := centreView(t, w)
+	w.SetTool(keyBrush)
+	click(sv, screenOf(m, w.cursor))
+	want := w.cd.session.Label().Clone()
+	path := w.cd.c.LabelPath("Dr A")
+	cursor := w.cursor
+	w.Close()
+	got, err := nifti.ReadLabel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := sameLabel(got, want); d != 0 || want.Count() == 0 {
+		t.Fatalf("saved label differs in %d voxels (%d painted)", d, want.Count())
+	}
+	if _, err := os.Stat(path[:len(path)-len(".nii.gz")] + ".journal"); err == nil {
+		st, _ := os.Stat(path[:len(path)-len(".nii.gz")] + ".journal")
+		if st.Size() > 4096 {
+			t.Errorf("journal still holds %d bytes after close", st.Size())
+		}
+	}
+	w2 := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w2.Close()
+	if w2.cursor != cursor {
+		t.Errorf("cursor %v after reopening, want %v", w2.cursor, cursor)
+	}
+}
+
+func TestRememberLastWorkspace(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	if _, _, ok := LastWorkspace(); ok {
+		t.Fatal("a fresh config has a last workspace")
+	}
+	dir := smallDemo(t)
+	if err := saveState(appState{LastWorkspace: dir, LastReader: "Dr B"}); err != nil {
+		t.Fatal(err)
+	}
+	got, reader, ok := LastWorkspace()
+	if !ok || got != dir || reader != "Dr B" {
+		t.Fatalf("LastWorkspace = %q %q %v", got, reader, ok)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := LastWorkspace(); ok {
+		t.Error("a deleted workspace is still offered")
+	}
+}
