@@ -32,6 +32,7 @@ func commands() []command {
 		{"cases", "list a workspace's cases with their status", cmdCases},
 		{"convert", "convert a DICOM series or NIfTI file to NIfTI", cmdConvert},
 		{"demo", "open the workstation on a demo workspace of phantom cases (made on first run)", cmdDemo},
+		{"demomodel", "generate a phantom cohort, train the demo fold ensemble on it and score it (synthetic data)", cmdDemoModel},
 		{"eval", "score predicted lesions against ground truth: the study's table, FROC", runEval},
 		{"gui", "open the workstation on a workspace (the last one by default)", cmdGUI},
 		{"import", "add a case (four sequences) to a workspace", cmdImport},
@@ -39,6 +40,7 @@ func commands() []command {
 		{"info", "describe a NIfTI file or DICOM folder as JSON", cmdInfo},
 		{"phantom", "generate synthetic multiparametric MRI cases with metastases and ground truth", cmdPhantom},
 		{"preprocess", "bias-correct, coregister, skull-strip, resample to 1 mm and z-score a case", cmdPreprocess},
+		{"train", "train a k-fold ensemble on labelled cases (workspace, nnU-Net folder, phantom cohort); evaluate it", cmdTrain},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	return cmds
