@@ -154,12 +154,14 @@ func newShape(rng *rand.Rand, volMM3 float64, c [3]float64) LesionShape {
 	}
 	total := 0.0
 	for i := range s.Coef {
-		s.Coef[i] = rng.NormFloat64() * (0.02 + 0.06*irregular)
+		s.Coef[i] = rng.NormFloat64() * (0.02 + 0.1*irregular)
 		total += math.Abs(s.Coef[i])
 	}
-	if total > 0.3 {
+	// Bound the perturbation so the radius stays positive and the body
+	// star-shaped.
+	if total > 0.45 {
 		for i := range s.Coef {
-			s.Coef[i] *= 0.3 / total
+			s.Coef[i] *= 0.45 / total
 		}
 	}
 	s.Rot = randomRotation(rng)

@@ -355,7 +355,6 @@ func visibility(c *Case, l *Lesion) []string {
 	if l.Type == Haemorrhagic {
 		core = Haemorrhage
 	}
-	cf3 := l.CoreFraction * l.CoreFraction * l.CoreFraction
 	var out []string
 	for _, s := range volume.Sequences {
 		sp := c.Images[s].Spacing()
@@ -366,9 +365,17 @@ func visibility(c *Case, l *Lesion) []string {
 			}
 			return f
 		}
-		mean := p.Contrast[Enhancing][s]*(1-cf3) + p.Contrast[core][s]*cf3
+		// The enhancing part (the whole lesion, or a rim) and the core
+		// each stand out or not; averaging them would hide a ring.
 		sigmaRel := p.Contrast[WM][s] / p.SNR[s]
-		cnr := math.Abs(mean-p.Contrast[host][s]) * peak(2*l.RadiusMM) / sigmaRel
+		enhSize := 2 * l.RadiusMM
+		if l.CoreFraction > 0 {
+			enhSize = l.RadiusMM * (1 - l.CoreFraction)
+		}
+		cnr := math.Abs(p.Contrast[Enhancing][s]-p.Contrast[host][s]) * peak(enhSize) / sigmaRel
+		if l.CoreFraction > 0 {
+			cnr = math.Max(cnr, math.Abs(p.Contrast[core][s]-p.Contrast[host][s])*peak(2*l.RadiusMM*l.CoreFraction)/sigmaRel)
+		}
 		if s == volume.T2 || s == volume.FLAIR {
 			if l.OedemaRadiusMM-l.RadiusMM > 1 {
 				oed := math.Abs(p.Contrast[Oedema][s]-p.Contrast[host][s]) * peak(2*l.OedemaRadiusMM) / sigmaRel

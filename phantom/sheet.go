@@ -19,7 +19,8 @@ const SheetPixelMM = 1.0
 // RenderContactSheet draws the four sequences (rows T1, T2, T1c, FLAIR) in
 // three planes (axial, coronal, sagittal) through the centre of the largest
 // lesion (or the middle of the T1c when there is none), in radiological
-// orientation, with the ground-truth outline in red. Every tile samples its
+// orientation, with the ground-truth outline in red (drawn just outside the
+// label). Every tile samples its
 // sequence at the T1c plane's points through the true misalignment, so all
 // tiles show the same anatomy and the outline fits all of them.
 func RenderContactSheet(c *Case) *image.RGBA {
@@ -126,13 +127,15 @@ func RenderContactSheet(c *Case) *image.RGBA {
 					img.SetRGBA(x0+x, oy+y, color.RGBA{b, b, b, 255})
 				}
 			}
+			// The outline is drawn just outside the label so that the
+			// lesion's own edge (an enhancing rim) stays visible.
 			for y := 0; y < h; y++ {
 				for x := 0; x < w; x++ {
-					if !mask[y*w+x] {
+					if mask[y*w+x] {
 						continue
 					}
-					edge := x == 0 || y == 0 || x == w-1 || y == h-1 ||
-						!mask[y*w+x-1] || !mask[y*w+x+1] || !mask[(y-1)*w+x] || !mask[(y+1)*w+x]
+					edge := (x > 0 && mask[y*w+x-1]) || (x < w-1 && mask[y*w+x+1]) ||
+						(y > 0 && mask[(y-1)*w+x]) || (y < h-1 && mask[(y+1)*w+x])
 					if edge {
 						img.SetRGBA(x0+x, oy+y, color.RGBA{255, 40, 40, 255})
 					}
