@@ -88,7 +88,9 @@ const (
 )
 
 // ImageName is imagesTr's file name of a case's sequence.
-func ImageName(cas string, s volume.Sequence) string { return fmt.Sprintf("%s_%04d.nii.gz", cas, int(s)) }
+func ImageName(cas string, s volume.Sequence) string {
+	return fmt.Sprintf("%s_%04d.nii.gz", cas, int(s))
+}
 
 // Export writes the consensus labels of every case of w marked ready for
 // training, with the case's four sequences, as a training dataset:
