@@ -10,9 +10,9 @@
 //     the growth leaks towards the head's surface);
 //  4. a closing and hole filling, which bring sulcal and ventricular CSF and
 //     any lesion core inside the brain into the mask;
-//  5. lesion protection: voxels next to the brain that enhance on T1c or
-//     are hyperintense on FLAIR or T2 (tumour and oedema) are added when
-//     they touch it, so a lesion at the surface is never cut;
+//  5. lesion protection: voxels next to the brain that enhance on T1c
+//     (tumour) are added when they touch it, so a lesion at the surface is
+//     never cut (oedema is tissue on T1-weighted images and needs no help);
 //  6. checks that the result has a plausible volume and shape.
 package skull
 
@@ -41,7 +41,7 @@ type Options struct {
 
 // DefaultOptions suit adult heads.
 func DefaultOptions() Options {
-	return Options{ErodeMM: 4, CloseMM: 5, LesionReachMM: 12, MinVolumeCM3: 600, MaxVolumeCM3: 2600}
+	return Options{ErodeMM: 4, CloseMM: 5, LesionReachMM: 6, MinVolumeCM3: 600, MaxVolumeCM3: 2600}
 }
 
 // Validate names the first invalid field.
@@ -177,8 +177,8 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	}
 	// Parts of the brain the tissue mask shows as separate components (the
 	// cerebellum behind CSF cisterns and the tentorium, a temporal pole)
-	// join when they are large, lie mostly next to the brain and keep clear
-	// of the head's surface; scalp and neck muscle always touch it.
+	// join when they are large, face the brain and keep clear of the head's
+	// surface; scalp and neck muscle always touch it.
 	brain = addNeighbours(brain, tissue, surface, g)
 	if err := step("close", 0.6); err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 		return nil, err
 	}
 	if opts.LesionReachMM > 0 {
-		brain = protectLesions(brain, im, head, opts.LesionReachMM)
+		brain = protectLesions(brain, im, tHigh, opts.LesionReachMM)
 	}
 	// Anatomical checks.
 	n := 0
@@ -247,11 +247,12 @@ func innerHead(head []bool, dims [3]int, sp [3]float64) []bool {
 
 // minPartCM3 is the least volume of a separate tissue component added to
 // the brain.
-const minPartCM3 = 10
+const minPartCM3 = 5
 
 // addNeighbours adds components of tissue (other than brain's) that are at
-// least minPartCM3, have at least half their voxels within 12 mm of brain
-// and do not reach the head's surface.
+// least minPartCM3, have at least 2 % of their voxels within 12 mm of brain
+// (the cerebellum's upper surface faces the occipital lobes across the
+// tentorium) and do not reach the head's surface.
 func addNeighbours(brain, tissue, inner []bool, g volume.Grid) []bool {
 	dims, sp := g.Dims, g.Spacing()
 	rest := make([]bool, len(brain))
@@ -277,7 +278,7 @@ func addNeighbours(brain, tissue, inner []bool, g volume.Grid) []bool {
 	keep := make([]bool, len(sizes))
 	any := false
 	for l := 1; l < len(sizes); l++ {
-		if sizes[l] >= minVox && 2*nNear[l] >= sizes[l] && nOut[l] <= sizes[l]/500 {
+		if sizes[l] >= minVox && 50*nNear[l] >= sizes[l] && nOut[l] <= sizes[l]/500 {
 			keep[l] = true
 			any = true
 		}
@@ -367,61 +368,31 @@ func axialAxis(g volume.Grid) int {
 	return ax
 }
 
-// protectLesions adds abnormal voxels (enhancing on T1c relative to T1, or
-// hyperintense on FLAIR / T2 relative to the brain) within reach of the
-// brain that are connected to it, then fills holes again.
-func protectLesions(brain []bool, im Images, head []bool, reach float64) []bool {
+// protectLesions adds enhancing voxels (on T1c brighter than any normal
+// brain tissue, and at least 1.5 times their T1 intensity: tumour, not
+// fat, which is as bright on T1) within reach mm of the brain and
+// connected to it, then fills holes again, so that an enhancing rim at the
+// surface and the necrotic core it encloses stay in the mask. Oedema needs
+// no help: on T1-weighted images it is tissue.
+func protectLesions(brain []bool, im Images, tHigh, reach float64) []bool {
+	if im.T1c == nil || im.T1 == nil {
+		return brain
+	}
 	g := im.T1.Grid
 	dims, sp := g.Dims, g.Spacing()
-	abnormal := make([]bool, len(brain))
+	near := imgops.Dilate(brain, dims, sp, reach)
+	cand := make([]bool, len(brain))
 	found := false
-	mark := func(v *volume.Volume, z float64) {
-		if v == nil {
-			return
-		}
-		m, s, err := imgops.MeanStd(v.Data, brain)
-		if err != nil || s == 0 {
-			return
-		}
-		for i, x := range v.Data {
-			if head[i] && (float64(x)-m)/s > z {
-				abnormal[i] = true
-				found = true
-			}
-		}
+	for i := range cand {
+		c, t := float64(im.T1c.Data[i]), float64(im.T1.Data[i])
+		enh := near[i] && !brain[i] && c > tHigh && c > 1.5*t
+		cand[i] = brain[i] || enh
+		found = found || enh
 	}
-	// Enhancement: T1c well above T1 where both are tissue.
-	if im.T1c != nil {
-		ratio := &volume.Volume{Grid: g, Data: make([]float32, len(brain))}
-		for i := range ratio.Data {
-			a, b := im.T1c.Data[i], im.T1.Data[i]
-			if b > 0 {
-				ratio.Data[i] = a / b
-			}
-		}
-		mark(ratio, 4)
-	}
-	mark(im.FLAIR, 2.5)
 	if !found {
 		return brain
 	}
-	near := imgops.Dilate(brain, dims, sp, reach)
-	cand := make([]bool, len(brain))
-	for i := range cand {
-		cand[i] = brain[i] || (near[i] && abnormal[i])
-	}
-	// Keep only candidate parts connected to the brain.
-	lab, _ := imgops.Components(cand, dims)
-	keep := map[int32]bool{}
-	for i, b := range brain {
-		if b {
-			keep[lab[i]] = true
-		}
-	}
-	out := make([]bool, len(brain))
-	for i, l := range lab {
-		out[i] = l != 0 && keep[l]
-	}
+	out := reconstruct(brain, cand, dims)
 	out = imgops.Close(out, dims, sp, 2)
 	return imgops.FillHoles(out, dims)
 }
