@@ -25,6 +25,14 @@ func smallCase(t testing.TB, seed int64, edit func(*Options)) *Case {
 	return c
 }
 
+// seeds is the list of seeds a test runs, cut to one with -short.
+func seeds(list ...int64) []int64 {
+	if testing.Short() {
+		return list[:1]
+	}
+	return list
+}
+
 func TestValidateNamesTheField(t *testing.T) {
 	cases := []struct {
 		field string
@@ -84,7 +92,7 @@ func TestDeterministicPerSeed(t *testing.T) {
 // centres inside the lesion shapes, that the tissue map agrees, and that the
 // reported volumes match the label within partial-volume tolerance.
 func TestGroundTruthExact(t *testing.T) {
-	for _, seed := range []int64{1, 2, 3, 4} {
+	for _, seed := range seeds(1, 2, 3, 4) {
 		c := smallCase(t, seed, func(o *Options) {
 			o.T1cSpacingMM = 2 // finer than Small so small lesions have voxels
 			o.MinLesions, o.MaxLesions = 2, 4
@@ -187,7 +195,7 @@ func TestContrastOrdering(t *testing.T) {
 		{volume.T2, CSF, GM, 0}, {volume.T2, GM, WM, 0}, {volume.T2, Ventricle, WM, 0},
 		{volume.FLAIR, GM, WM, 1.03}, {volume.FLAIR, WM, CSF, 0}, {volume.FLAIR, WM, Ventricle, 0},
 	}
-	for _, seed := range []int64{5, 6} {
+	for _, seed := range seeds(5, 6) {
 		// 3D acquisitions, so that the means are not diluted by thick
 		// slices (TestAcquisitionAsAsked covers those).
 		c := smallCase(t, seed, func(o *Options) { o.T1cSpacingMM = 2; o.ThickSliceProb = 0 })
@@ -219,7 +227,7 @@ func TestContrastOrdering(t *testing.T) {
 // on T1c, and the oedema of larger lesions is bright on FLAIR.
 func TestLesionsVisible(t *testing.T) {
 	checkedOedema := 0
-	for _, seed := range []int64{21, 22, 23} {
+	for _, seed := range seeds(21, 22, 23) {
 		c := smallCase(t, seed, func(o *Options) {
 			o.T1cSpacingMM = 2
 			o.MinVolumeCM3, o.MedianVolumeCM3 = 0.5, 2
@@ -467,4 +475,56 @@ func benchGenerate(b *testing.B, size Size) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/case")
 	b.ReportMetric(float64(voxels)/b.Elapsed().Seconds(), "voxels/s")
+}
+
+// TestHaemorrhageBrightOnT1 finds a case with a haemorrhagic metastasis and
+// checks that its core is brighter than white matter on T1, as
+// methaemoglobin is.
+func TestHaemorrhageBrightOnT1(t *testing.T) {
+	o := DefaultOptions(Small)
+	o.T1cSpacingMM = 2
+	o.ThickSliceProb = 0
+	o.MinVolumeCM3, o.MedianVolumeCM3 = 3, 6
+	found := false
+	for seed := int64(0); seed < 200 && !found; seed++ {
+		o.Seed = seed
+		pl, err := newPlan(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range pl.c.Lesions {
+			found = found || l.Type == Haemorrhagic
+		}
+	}
+	if !found {
+		t.Fatal("no haemorrhagic lesion in 200 cases of large lesions")
+	}
+	c, err := Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := tissueMeans(c, volume.T1)
+	if !(m[Haemorrhage] > 1.1*m[WM]) {
+		t.Errorf("T1: haemorrhage %.0f not brighter than WM %.0f", m[Haemorrhage], m[WM])
+	}
+	if mc := tissueMeans(c, volume.T1c); !(mc[Necrosis] < mc[WM]) && mc[Necrosis] != 0 {
+		t.Errorf("T1c: necrotic core %.0f not darker than WM %.0f", mc[Necrosis], mc[WM])
+	}
+}
+
+func TestNoMisalignmentNoBiasWhenAsked(t *testing.T) {
+	c := smallCase(t, 60, func(o *Options) {
+		o.MaxRotationDeg, o.MaxShiftMM, o.BiasAmplitude, o.ThickSliceProb = 0, 0, 0, 0
+	})
+	for _, s := range volume.Sequences {
+		if !c.WorldToSequence[s].AlmostEqual(volume.Identity(), 1e-12) {
+			t.Errorf("%s: transform %v, want identity", s.Title(), c.WorldToSequence[s])
+		}
+		if lo, hi := c.BiasFields[s].Range(); lo != 1 || hi != 1 {
+			t.Errorf("%s: bias field spans [%g, %g], want 1", s.Title(), lo, hi)
+		}
+		if !c.Images[s].SameGeometry(c.Label.Grid, 1e-9) {
+			t.Errorf("%s: 3D sequence not on the T1c grid", s.Title())
+		}
+	}
 }
