@@ -27,6 +27,7 @@ func cmdPhantom(args []string, stdout, stderr io.Writer) int {
 	controls := fs.Float64("controls", 0, "fraction of cases generated without metastases")
 	testFrac := fs.Float64("test-fraction", 14.0/69, "fraction of cases held out as the test split (the study: 14 of 69)")
 	workers := fs.Int("workers", 2, "cases generated at once")
+	flipProb := fs.Float64("storage-flip", 0, "probability that T1, T2 and FLAIR are stored LPS (x and y axes reversed)")
 	bias := fs.Bool("bias", false, "also write the true bias fields (bias_<seq>.nii.gz, float32)")
 	mni := fs.String("mni", "", "NIfTI T1 head to use as the anatomical base instead of the procedural head")
 	ws := fs.String("workspace", "", "also import every case into this workspace (created if missing), ground truth as the agreed consensus")
@@ -75,6 +76,7 @@ func cmdPhantom(args []string, stdout, stderr io.Writer) int {
 	o.ControlFraction, o.TestFraction = *controls, *testFrac
 	o.Base.NoMetastases = *noMets
 	o.Base.MNIPath = *mni
+	o.Base.StorageFlipProb = *flipProb
 	if err := o.Validate(); err != nil {
 		fmt.Fprintf(stderr, "metascope phantom: %v\n", err)
 		return exitUsage

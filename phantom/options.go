@@ -58,6 +58,10 @@ type Options struct {
 	// ThickSliceProb is the probability that each of T1, T2 and FLAIR is a
 	// 2D thick-slice acquisition (the T1c is always 3D).
 	ThickSliceProb float64
+	// StorageFlipProb is the probability that each of T1, T2 and FLAIR is
+	// stored with its x and y voxel axes reversed (LPS, as DICOM stores
+	// them), for tests of orientation handling. The T1c stays RAS.
+	StorageFlipProb float64
 
 	// NoMetastases makes a control scan without lesions.
 	NoMetastases bool
@@ -159,6 +163,9 @@ func (o Options) Validate() error {
 	}
 	if !(o.ThickSliceProb >= 0 && o.ThickSliceProb <= 1) {
 		return bad("ThickSliceProb", "is %g; want 0 to 1", o.ThickSliceProb)
+	}
+	if !(o.StorageFlipProb >= 0 && o.StorageFlipProb <= 1) {
+		return bad("StorageFlipProb", "is %g; want 0 to 1", o.StorageFlipProb)
 	}
 	if !o.NoMetastases {
 		if o.MinLesions < 1 || o.MinLesions > o.MaxLesions || o.MaxLesions > 30 {

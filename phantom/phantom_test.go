@@ -528,3 +528,29 @@ func TestNoMisalignmentNoBiasWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+func TestStorageFlip(t *testing.T) {
+	c := smallCase(t, 61, func(o *Options) { o.StorageFlipProb = 1 })
+	if got := c.Images[volume.T1c].Affine.AxisCodes(); got != "RAS" {
+		t.Errorf("T1c stored %s, want RAS", got)
+	}
+	ref := c.Images[volume.T1c]
+	for _, s := range []volume.Sequence{volume.T1, volume.T2, volume.FLAIR} {
+		if got := c.Images[s].Affine.AxisCodes(); got != "LPS" {
+			t.Errorf("%s stored %s, want LPS", s.Title(), got)
+		}
+	}
+	// Geometry is still right: through the true transform the T1 matches
+	// the T1c's anatomy.
+	r := volume.ResampleTransformed(c.Images[volume.T1], ref.Grid, c.WorldToSequence[volume.T1], volume.Linear)
+	var x, y []float64
+	for i, m := range c.BrainMask.Data {
+		if m != 0 {
+			x = append(x, float64(r.Data[i]))
+			y = append(y, float64(ref.Data[i]))
+		}
+	}
+	if p := pearson(x, y); p < 0.6 {
+		t.Errorf("flipped T1 against T1c: correlation %.2f", p)
+	}
+}

@@ -132,6 +132,17 @@ func drawAcquisition(rng *rand.Rand, o Options, p *Params, t1c volume.Grid, fovC
 			} else {
 				g = centredGrid(t1c.Dims, t1c.Spacing(), centre)
 			}
+			// Drawn only when asked, so that the default stream (and what a
+			// seed means) does not change.
+			if o.StorageFlipProb > 0 && rng.Float64() < o.StorageFlipProb {
+				flip := volume.Affine{
+					{-1, 0, 0, float64(g.Dims[0] - 1)},
+					{0, -1, 0, float64(g.Dims[1] - 1)},
+					{0, 0, 1, 0},
+					{0, 0, 0, 1},
+				}
+				g.Affine = g.Affine.Mul(flip)
+			}
 		}
 		acq.grids[s] = g
 		acq.world[s] = w
