@@ -29,11 +29,14 @@ const (
 func commands() []command {
 	cmds := []command{
 		// one entry per subcommand, kept sorted by name
+		{"agreement", "inter-reader agreement per case and over a workspace (Dice, lesion F1, adjudications)", cmdAgreement},
 		{"cases", "list a workspace's cases with their status", cmdCases},
+		{"consensus", "compare two readers' labels of a case and resolve them into the consensus", cmdConsensus},
 		{"convert", "convert a DICOM series or NIfTI file to NIfTI", cmdConvert},
 		{"demo", "open the workstation on a demo workspace of phantom cases (made on first run)", cmdDemo},
 		{"demomodel", "generate a phantom cohort, train the demo fold ensemble on it and score it (synthetic data)", cmdDemoModel},
 		{"eval", "score predicted lesions against ground truth: the study's table, FROC", runEval},
+		{"export", "export ready cases as an nnU-Net / Decathlon training dataset", cmdExport},
 		{"gui", "open the workstation on a workspace (the last one by default)", cmdGUI},
 		{"import", "add a case (four sequences) to a workspace", cmdImport},
 		{"infer", "find candidate metastases in a case with a trained model (ensemble of folds)", cmdInfer},
