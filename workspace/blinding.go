@@ -157,3 +157,20 @@ func (c *Case) Submit(reader string) error {
 	}
 	return c.SetReaderStatus(reader, Submitted)
 }
+
+// EditableBy says whether reader may still change their own labels of case
+// c: not after submitting (the other reader may already be looking at
+// them, and the consensus is built on exactly what was submitted) and not
+// once the consensus is agreed.
+func (c *Case) EditableBy(reader string) error {
+	if err := ValidName(reader); err != nil {
+		return fmt.Errorf("case %q: reader: %w", c.name, err)
+	}
+	if c.rec.Consensus == ConsensusAgreed {
+		return fmt.Errorf("case %q: the consensus is agreed; labels are final", c.name)
+	}
+	if c.rec.Readers[reader] == Submitted {
+		return fmt.Errorf("case %q: %q has submitted; labels are read-only", c.name, reader)
+	}
+	return nil
+}

@@ -186,8 +186,14 @@ func TestBlindingEveryPath(t *testing.T) {
 	if _, err := w.OpenLabel(c, "Dr X", "Dr X"); err == nil {
 		t.Error("a stranger opened labels")
 	}
+	if err := c.EditableBy("Dr A"); err != nil {
+		t.Errorf("A cannot edit while reading: %v", err)
+	}
 	if err := c.Submit("Dr A"); err != nil {
 		t.Fatal(err)
+	}
+	if err := c.EditableBy("Dr A"); err == nil {
+		t.Error("A may edit after submitting")
 	}
 	check("A submitted")
 	if err := c.Submit("Dr A"); err == nil {
@@ -317,6 +323,23 @@ func TestSessionSeniorReviewFinaliseAndAudit(t *testing.T) {
 	if err := sess.Resolve("Dr S", 1, Reject, nil); err == nil {
 		t.Error("changed a decision after the consensus was final")
 	}
+	if err := c.EditableBy("Dr A"); err == nil {
+		t.Error("a reader may edit labels after the consensus")
+	}
+	// A crash after the session was final but before the case was marked:
+	// reopening completes the marking.
+	if err := c.SetReadyForTraining("test", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetConsensus("test", workspace.ConsensusInProgress); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(w, c, "Dr A", Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Consensus() != workspace.ConsensusAgreed || !c.ReadyForTraining() {
+		t.Errorf("after recovery: consensus %s, ready %v", c.Consensus(), c.ReadyForTraining())
+	}
 	// Every decision is in the audit log with who and which lesion.
 	log, err := c.AuditLog()
 	if err != nil {
@@ -369,6 +392,24 @@ func TestSessionRefusesChangedLabels(t *testing.T) {
 	}
 	if _, err := Open(s.ws, s.c, "Dr B", Options{}); err == nil || !strings.Contains(err.Error(), "changed") {
 		t.Errorf("reopened on changed labels: %v", err)
+	}
+	// Only an adjudicator or admin resets; then the consensus starts on
+	// the new labels (A's lesion 3 now overlaps B's: two agreed items).
+	if err := Reset(s.ws, s.c, "Dr A", "corrected"); err == nil {
+		t.Error("a reader reset the consensus")
+	}
+	if err := Reset(s.ws, s.c, "Dr S", "A corrected lesion 3"); err != nil {
+		t.Fatal(err)
+	}
+	if s.c.Consensus() != workspace.ConsensusNotStarted {
+		t.Errorf("after reset: %s", s.c.Consensus())
+	}
+	sess, err := Open(s.ws, s.c, "Dr B", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ag, ao, bo := sess.Comparison().Count(); ag != 2 || ao != 1 || bo != 0 {
+		t.Errorf("after reset: %d agreed, %d A only, %d B only", ag, ao, bo)
 	}
 	if err := os.WriteFile(Path(s.c), []byte(`{"format":"metascope-consensus","version":1,"bogus":1}`), 0o644); err != nil {
 		t.Fatal(err)

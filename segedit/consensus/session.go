@@ -166,7 +166,7 @@ func Open(w *workspace.Workspace, c *workspace.Case, who string, opts Options) (
 	fa, fb := fingerprintOf(maps[0]), fingerprintOf(maps[1])
 	if exists {
 		if rec.LabelA != fa || rec.LabelB != fb {
-			return nil, fmt.Errorf("consensus: %s: a reader's labels changed after the consensus began (reopen the case's consensus)", path)
+			return nil, fmt.Errorf("consensus: %s: a reader's labels changed after the consensus began; an adjudicator or admin must reset the consensus (consensus.Reset) to start again on the new labels", path)
 		}
 		if len(rec.Items) != len(cmp.Items) {
 			return nil, fmt.Errorf("consensus: %s: lists %d items, the maps give %d", path, len(rec.Items), len(cmp.Items))
@@ -184,6 +184,20 @@ func Open(w *workspace.Workspace, c *workspace.Case, who string, opts Options) (
 			}
 		}
 		s.rec = rec
+		if rec.Final && (c.Consensus() != workspace.ConsensusAgreed || !c.ReadyForTraining()) {
+			// A crash between finalising the session and marking the case:
+			// finish the marking (the label was written before the
+			// session was marked final).
+			if _, err := os.Stat(c.ConsensusPath()); err != nil {
+				return nil, fmt.Errorf("consensus: %s is final but %w", path, err)
+			}
+			if err := c.SetConsensus(rec.FinalBy, workspace.ConsensusAgreed); err != nil {
+				return nil, err
+			}
+			if err := c.SetReadyForTraining(rec.FinalBy, true); err != nil {
+				return nil, err
+			}
+		}
 		return s, nil
 	}
 	s.rec = record{
@@ -533,4 +547,49 @@ func (s *Session) Adjudicated() []int {
 	ids := s.filter(func(d Decision) bool { return d.Senior })
 	sort.Ints(ids)
 	return ids
+}
+
+// Reset sets case c's consensus aside so that it can start again (after a
+// reader's labels were corrected, or to revisit a final consensus): only an
+// adjudicator or an admin may. consensus.json is renamed to
+// consensus-<time>.json and labels/consensus.nii.gz likewise (kept for the
+// record, never deleted), the case goes back to "consensus not started"
+// and is no longer ready for training, and the audit log says who and why.
+func Reset(w *workspace.Workspace, c *workspace.Case, who, reason string) error {
+	r, ok := w.Reader(who)
+	if !ok || (r.Role != workspace.RoleAdjudicator && r.Role != workspace.RoleAdmin) {
+		return fmt.Errorf("consensus: case %q: only an adjudicator or an admin can reset a consensus (%q cannot)", c.Name(), who)
+	}
+	if reason == "" {
+		return fmt.Errorf("consensus: case %q: say why the consensus is reset", c.Name())
+	}
+	stamp := time.Now().UTC().Format("20060102T150405Z")
+	moved := map[string]string{}
+	for _, p := range []string{Path(c), c.ConsensusPath()} {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		ext := filepath.Ext(p)
+		base := p[:len(p)-len(ext)]
+		if ext == ".gz" {
+			base = base[:len(base)-len(".nii")]
+			ext = ".nii.gz"
+		}
+		to := base + "-" + stamp + ext
+		if err := os.Rename(p, to); err != nil {
+			return fmt.Errorf("consensus: reset: %w", err)
+		}
+		moved[filepath.Base(p)] = filepath.Base(to)
+	}
+	if c.ReadyForTraining() {
+		if err := c.SetReadyForTraining(who, false); err != nil {
+			return err
+		}
+	}
+	if c.Consensus() != workspace.ConsensusNotStarted {
+		if err := c.SetConsensus(who, workspace.ConsensusNotStarted); err != nil {
+			return err
+		}
+	}
+	return c.Audit(who, "consensus reset", map[string]any{"reason": reason, "kept_as": moved})
 }
