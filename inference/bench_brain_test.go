@@ -81,6 +81,13 @@ func BenchmarkBrain(b *testing.B) {
 			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/fold")
 			b.ReportMetric(5*s, "s/case-5folds")
 			b.ReportMetric(peakRSS()/(1<<20), "MB-peak-RSS")
+			blocks, _ := Plan(mask, seg, n.Geometry())
+			var flops float64
+			for _, bl := range blocks {
+				flops += n.FLOPs(bl.Size)
+			}
+			b.ReportMetric(flops/1e12, "TFLOP/fold")
+			b.ReportMetric(flops/s/1e9, "GFLOP/s")
 			box := (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1)
 			b.ReportMetric(float64(box)/s, "voxels/s")
 		})

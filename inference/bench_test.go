@@ -60,7 +60,7 @@ func BenchmarkSegment(b *testing.B) {
 			}
 			s := b.Elapsed().Seconds()
 			b.ReportMetric(float64(out*out*out*b.N)/s, "voxels/s")
-			b.ReportMetric(n.FLOPs(out)*float64(b.N)/s/1e9, "GFLOP/s")
+			b.ReportMetric(n.FLOPs([3]int{out, out, out})*float64(b.N)/s/1e9, "GFLOP/s")
 		})
 	}
 }

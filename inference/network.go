@@ -311,21 +311,23 @@ func (n *Network) Graph(g *G.ExprGraph, x *G.Node, train bool) (*Graph, error) {
 }
 
 // FLOPs is the number of floating-point operations of the conv layers for
-// one output block of out^3 voxels (out a multiple of Factor), the measure
-// behind the GFLOP/s figures.
-func (n *Network) FLOPs(out int) float64 {
+// one output block of size[0] x size[1] x size[2] voxels (multiples of
+// Factor), the measure behind the GFLOP/s figures.
+func (n *Network) FLOPs(size [3]int) float64 {
 	cfg, geo := n.Config, n.Geometry()
+	vox := func(s [3]int, d int) float64 { return float64((s[0] + d) * (s[1] + d) * (s[2] + d)) }
 	var f float64
-	conv := func(layers []Layer, size int) {
+	conv := func(layers []Layer, s [3]int, d int) {
 		for _, l := range layers {
-			size -= cfg.Kernel - 1
-			f += 2 * float64(l.W.Len()) * float64(size*size*size)
+			d -= cfg.Kernel - 1
+			f += 2 * float64(l.W.Len()) * vox(s, d)
 		}
 	}
-	conv(n.Normal, out+2*geo.NormalMargin)
-	conv(n.Low, (out+2*geo.Margin)/cfg.Factor)
+	conv(n.Normal, size, 2*geo.NormalMargin)
+	f3 := cfg.Factor
+	conv(n.Low, [3]int{size[0] / f3, size[1] / f3, size[2] / f3}, 2*geo.Margin/f3)
 	for _, l := range append(append([]Layer(nil), n.FC...), n.Out) {
-		f += 2 * float64(l.W.Len()) * float64(out*out*out)
+		f += 2 * float64(l.W.Len()) * vox(size, 0)
 	}
 	return f
 }

@@ -9,10 +9,15 @@ import (
 	"metascope/volume"
 )
 
-// DefaultSegment is the output edge of an inference tile (the study's 45^3).
-// Larger tiles lose less to the margins (an input of 93^3 for 45^3 output);
-// see SegmentFor.
-const DefaultSegment = 45
+// StudySegment is the study's inference tile (45^3).
+const StudySegment = 45
+
+// DefaultSegment is the output edge of an inference tile. Larger tiles lose
+// less to the margins (an output of 45^3 needs 93^3 of input) but need more
+// memory and fit the brain's outline less closely: on a full 1 mm brain one
+// fold took 33 CPU-s at 45, 30 at 63 and 32 at 81, with peak memory 0.4,
+// 0.8 and 1.4 GB (BenchmarkBrain), so 63 it is.
+const DefaultSegment = 63
 
 // BoundingBox returns the inclusive voxel bounds of the non-zero voxels of
 // l, and false when there are none.
@@ -58,50 +63,28 @@ func checkInputs(inputs []*volume.Volume, mask *volume.Label, channels int) erro
 }
 
 // PredictProb runs one network densely over the bounding box of the brain
-// mask, tile by tile, and returns the lesion probability on the inputs'
-// grid (zero outside the mask). Inputs are the preprocessed, z-scored
-// sequences in the network's channel order, all on the mask's grid. Tiles
-// with no brain voxel are skipped. seg is the tile's output edge (a multiple
-// of the network's Factor).
+// mask, block by block as Plan lists them, and returns the lesion
+// probability on the inputs' grid (zero outside the mask). Inputs are the
+// preprocessed, z-scored sequences in the network's channel order, all on
+// the mask's grid. seg is the tile's output edge (a multiple of the
+// network's Factor).
 func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask *volume.Label, seg int, progress job.Progress) (*volume.Volume, error) {
 	if err := checkInputs(inputs, mask, n.Config.InChannels); err != nil {
 		return nil, err
 	}
 	prob := volume.New(mask.Grid)
-	lo, hi, ok := BoundingBox(mask)
-	if !ok {
-		return prob, nil
-	}
 	geo := n.Geometry()
-	dims := [3]int{hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1}
-	tiles, err := Tiles(dims, seg, geo)
+	blocks, err := Plan(mask, seg, geo)
 	if err != nil {
 		return nil, err
 	}
 	M := geo.Margin
-	for ti, t := range tiles {
+	for ti, t := range blocks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		progress.Report("network", float64(ti)/float64(len(tiles)))
-		var org, end [3]int // output block in volume voxels, clipped to the box
-		for a := 0; a < 3; a++ {
-			org[a] = lo[a] + t.Origin[a]
-			end[a] = min(org[a]+t.Size[a], hi[a]+1)
-		}
-		// Shrink the block to the brain inside it, keeping its corner on the
-		// Factor grid of the box: a brain's corners are mostly air, and
-		// the alignment is all exactness needs.
-		mlo, mhi, ok := maskBox(mask, org, end)
-		if !ok {
-			continue
-		}
-		f := geo.Factor
-		for a := 0; a < 3; a++ {
-			o := lo[a] + (mlo[a]-lo[a])/f*f
-			t.Size[a] = (mhi[a] + 1 - o + f - 1) / f * f
-			org[a], end[a] = o, mhi[a]+1
-		}
+		progress.Report("network", float64(ti)/float64(len(blocks)))
+		org, end := t.Origin, t.End
 		x := nn.New(1, len(inputs), t.Size[2]+2*M, t.Size[1]+2*M, t.Size[0]+2*M)
 		for c, v := range inputs {
 			extract(x.Data[c*x.Len()/len(inputs):(c+1)*x.Len()/len(inputs)], v, [3]int{org[0] - M, org[1] - M, org[2] - M},
@@ -109,7 +92,7 @@ func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask 
 		}
 		y, err := n.Forward(x)
 		if err != nil {
-			return nil, fmt.Errorf("tile at %v: %w", org, err)
+			return nil, fmt.Errorf("block at %v: %w", org, err)
 		}
 		sx, sy := t.Size[0], t.Size[1]
 		for k := org[2]; k < end[2]; k++ {
@@ -125,6 +108,51 @@ func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask 
 	}
 	progress.Report("network", 1)
 	return prob, nil
+}
+
+// Block is one network pass of a prediction, in volume voxels: the output
+// block [Origin, Origin+Size) of which [Origin, End) is written (the rest
+// lies outside the brain's box).
+type Block struct {
+	Origin, Size, End [3]int
+}
+
+// Plan lists the blocks PredictProb computes for a brain mask: the aligned
+// Tiles of the mask's bounding box, each shrunk to the brain inside it with
+// its corner kept on the Factor grid of the box (a brain's corners are
+// mostly air, and that alignment is all exactness needs), empty ones left
+// out. It is a pure function of the mask, seg and the geometry.
+func Plan(mask *volume.Label, seg int, geo Geometry) ([]Block, error) {
+	lo, hi, ok := BoundingBox(mask)
+	if !ok {
+		return nil, nil
+	}
+	dims := [3]int{hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1}
+	tiles, err := Tiles(dims, seg, geo)
+	if err != nil {
+		return nil, err
+	}
+	f := geo.Factor
+	var out []Block
+	for _, t := range tiles {
+		var org, end [3]int
+		for a := 0; a < 3; a++ {
+			org[a] = lo[a] + t.Origin[a]
+			end[a] = min(org[a]+t.Size[a], hi[a]+1)
+		}
+		mlo, mhi, ok := maskBox(mask, org, end)
+		if !ok {
+			continue
+		}
+		var b Block
+		for a := 0; a < 3; a++ {
+			b.Origin[a] = lo[a] + (mlo[a]-lo[a])/f*f
+			b.Size[a] = (mhi[a] + 1 - b.Origin[a] + f - 1) / f * f
+			b.End[a] = mhi[a] + 1
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
 
 // maskBox is the inclusive bounding box of the mask inside [org, end).

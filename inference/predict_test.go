@@ -158,3 +158,43 @@ func TestPredictProbCancelAndErrors(t *testing.T) {
 		t.Fatalf("empty mask: %v", err)
 	}
 }
+
+// TestPlanCoversBrainOnce checks that the blocks write every brain voxel
+// exactly once, stay on the Factor grid of the brain's box, and skip air.
+func TestPlanCoversBrainOnce(t *testing.T) {
+	_, mask := testCase(rand.New(rand.NewPCG(5, 5)), [3]int{40, 33, 29})
+	geo := DefaultConfig().Geometry()
+	lo, _, _ := BoundingBox(mask)
+	blocks, err := Plan(mask, 9, geo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make([]int, len(mask.Data))
+	var computed int
+	for _, b := range blocks {
+		for a := 0; a < 3; a++ {
+			if (b.Origin[a]-lo[a])%3 != 0 || b.Size[a]%3 != 0 || b.End[a] > b.Origin[a]+b.Size[a] || b.Size[a] > 9 {
+				t.Fatalf("block %+v off the grid", b)
+			}
+		}
+		computed += b.Size[0] * b.Size[1] * b.Size[2]
+		for k := b.Origin[2]; k < b.End[2]; k++ {
+			for j := b.Origin[1]; j < b.End[1]; j++ {
+				for i := b.Origin[0]; i < b.End[0]; i++ {
+					seen[mask.Index(i, j, k)]++
+				}
+			}
+		}
+	}
+	for i, v := range mask.Data {
+		if v != 0 && seen[i] != 1 {
+			t.Fatalf("brain voxel %d written %d times", i, seen[i])
+		}
+	}
+	lo2, hi2, _ := BoundingBox(mask)
+	box := (hi2[0] - lo2[0] + 1) * (hi2[1] - lo2[1] + 1) * (hi2[2] - lo2[2] + 1)
+	if computed >= box {
+		t.Errorf("blocks compute %d voxels, the whole box is %d", computed, box)
+	}
+	t.Logf("%d blocks, %d voxels computed for a box of %d, brain %d", len(blocks), computed, box, mask.Count())
+}
