@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"metascope/lesion"
 	"metascope/phantom"
 	"metascope/preprocess/internal/imgops"
 	"metascope/preprocess/internal/ptest"
@@ -40,7 +41,7 @@ func TestStripPhantom(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, lost := Dice(m, c.BrainMask), LostVoxels(m, c.Label)
+		d, lost := lesion.Dice(m, c.BrainMask), ptest.LostVoxels(m, c.Label)
 		t.Logf("seed %d: Dice %.4f, mask %.0f cm3 vs true %.0f cm3, lesion voxels lost %d of %d (%v)", seed, d,
 			m.VolumeCM3(), c.BrainMask.VolumeCM3(), lost, c.Label.Count(), time.Since(start).Round(time.Millisecond))
 		if dir := os.Getenv("METASCOPE_PNG_DIR"); dir != "" {
@@ -59,34 +60,4 @@ func TestStripPhantom(t *testing.T) {
 			t.Errorf("seed %d: %d lesion voxels outside the brain mask", seed, lost)
 		}
 	}
-}
-
-// Dice is the overlap of two masks on one grid.
-func Dice(a, b *volume.Label) float64 {
-	inter, na, nb := 0, 0, 0
-	for i := range a.Data {
-		x, y := a.Data[i] != 0, b.Data[i] != 0
-		if x {
-			na++
-		}
-		if y {
-			nb++
-		}
-		if x && y {
-			inter++
-		}
-	}
-	return 2 * float64(inter) / float64(max(na+nb, 1))
-}
-
-// LostVoxels counts label voxels outside mask.
-func LostVoxels(mask, label *volume.Label) int {
-	m := imgops.MaskToBool(mask)
-	n := 0
-	for i, l := range label.Data {
-		if l != 0 && !m[i] {
-			n++
-		}
-	}
-	return n
 }

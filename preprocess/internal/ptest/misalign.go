@@ -60,3 +60,15 @@ func BrainPoints(mask []bool, g volume.Grid, step int) [][3]float64 {
 	}
 	return pts
 }
+
+// LostVoxels counts label voxels outside mask.
+func LostVoxels(mask, label *volume.Label) int {
+	m := imgops.MaskToBool(mask)
+	n := 0
+	for i, l := range label.Data {
+		if l != 0 && !m[i] {
+			n++
+		}
+	}
+	return n
+}
