@@ -427,6 +427,19 @@ func TestRedrawThroughSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The live preview: undecided items shown as the union of both readers.
+	pv, err := sess.Preview(Union)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := setOf(s.a)
+	for v := range setOf(s.b) {
+		all[v] = true
+	}
+	sameSet(t, "preview", pv, all)
+	if _, err := sess.Preview(AcceptA); err == nil {
+		t.Error("preview with accept-a for every item kind")
+	}
 	redraw := volume.NewLabel(s.a.Grid)
 	truth1 := map[int]bool{}
 	for _, v := range s.les[0] {

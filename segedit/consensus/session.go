@@ -428,14 +428,10 @@ func (s *Session) MarkSenior(who string, id int, note string) error {
 // session and the audit log. Its Label is the proposed outline the
 // StapleOutline resolution takes inside each item.
 func (s *Session) Staple(who string) (*StapleResult, error) {
-	if s.staple != nil {
-		return s.staple, nil
-	}
-	r, err := Staple([]*volume.Label{s.la, s.lb}, DefaultStapleOptions())
+	r, err := s.stapleResult()
 	if err != nil {
-		return nil, fmt.Errorf("consensus: case %q: %w", s.c.Name(), err)
+		return nil, err
 	}
-	s.staple = r
 	rec := &stapleRecord{Sensitivity: r.Sensitivity, Specificity: r.Specificity, Prior: r.Prior, Iterations: r.Iterations}
 	if s.rec.Staple == nil && !s.rec.Final {
 		s.rec.Staple = rec
@@ -452,10 +448,23 @@ func (s *Session) Staple(who string) (*StapleResult, error) {
 	return r, nil
 }
 
+// stapleResult computes STAPLE once per session, without recording it.
+func (s *Session) stapleResult() (*StapleResult, error) {
+	if s.staple != nil {
+		return s.staple, nil
+	}
+	r, err := Staple([]*volume.Label{s.la, s.lb}, DefaultStapleOptions())
+	if err != nil {
+		return nil, fmt.Errorf("consensus: case %q: %w", s.c.Name(), err)
+	}
+	s.staple = r
+	return r, nil
+}
+
 // Preview composes the consensus as it would be if every unresolved item
 // were resolved with fallback (for a live overlay); items already decided
-// keep their decision. fallback must be a decision that applies to every
-// kind (Union, Reject, StapleOutline or Redraw is not allowed).
+// keep their decision. fallback is Union, Reject or StapleOutline (the
+// decisions that apply to every kind of item).
 func (s *Session) Preview(fallback Resolution) (*volume.Label, error) {
 	if fallback != Union && fallback != Reject && fallback != StapleOutline {
 		return nil, fmt.Errorf("consensus: preview fallback %s: want union, reject or staple", fallback)
@@ -473,7 +482,7 @@ func (s *Session) compose(dec map[int]Decision) (*volume.Label, error) {
 	var st *volume.Label
 	for _, d := range dec {
 		if d.Resolution == StapleOutline {
-			r, err := s.Staple("")
+			r, err := s.stapleResult()
 			if err != nil {
 				return nil, err
 			}
