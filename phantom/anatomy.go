@@ -253,6 +253,14 @@ func (a *anatomy) sulcalCleft(q [3]float64, depth float64) float64 {
 	return best
 }
 
+// airSpaces are the maxillary and sphenoid sinuses and the nasal cavity
+// (x >= 0; mirrored).
+var airSpaces = []struct{ c, r [3]float64 }{
+	{[3]float64{22, 42, -62}, [3]float64{12, 15, 13}}, // maxillary
+	{[3]float64{0, 56, -56}, [3]float64{6, 20, 15}},   // nasal cavity
+	{[3]float64{0, 22, -36}, [3]float64{10, 10, 8}},   // sphenoid
+}
+
 // deepGM are the basal ganglia and thalami (both sides).
 var deepGM = []struct{ c, r [3]float64 }{
 	{[3]float64{12, 15, 9}, [3]float64{5, 8, 8}},     // caudate head
@@ -405,10 +413,17 @@ func (a *anatomy) sample(p [3]float64, h float64, tab *[numTissues][4]float32, l
 		}
 	}
 	// Orbits: fat around the globes.
-	if q[1] > 20 && q[2] < -10 && q[2] > -60 {
+	if q[1] > 10 && q[2] < -10 && q[2] > -80 {
 		m := [3]float64{math.Abs(q[0]), q[1], q[2]}
 		c.over(&tab[Fat], Fat, ellipsoidDist(m, [3]float64{30, 42, -36}, [3]float64{15, 22, 13}), h)
 		c.over(&tab[Eye], Eye, ellipsoidDist(m, [3]float64{32, 54, -36}, [3]float64{11.5, 11.5, 11.5}), h)
+		// Air in the paranasal sinuses and the nasal cavity, lined by a
+		// thin bony wall.
+		for _, s := range airSpaces {
+			d := ellipsoidDist(m, s.c, s.r)
+			c.over(&tab[Skull], Skull, d-1.2, h)
+			c.over(&tab[Background], Background, d, h)
+		}
 	}
 	if e >= a.csfT+0.5*h {
 		return c, false

@@ -32,6 +32,13 @@ func RenderContactSheet(c *Case) *image.RGBA {
 			best, centre = l.VolumeCM3, l.CentreRAS
 		}
 	}
+	return RenderContactSheetAt(c, centre)
+}
+
+// RenderContactSheetAt is RenderContactSheet with the three planes through
+// the given T1c world point (RAS mm).
+func RenderContactSheetAt(c *Case, centre [3]float64) *image.RGBA {
+	g := c.Label.Grid
 	// Extents of the T1c box in world mm.
 	lo := g.Affine.Apply([3]float64{0, 0, 0})
 	hi := g.Affine.Apply([3]float64{float64(g.Dims[0] - 1), float64(g.Dims[1] - 1), float64(g.Dims[2] - 1)})
