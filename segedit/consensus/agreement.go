@@ -116,10 +116,7 @@ func Agreement(w *workspace.Workspace, conn lesion.Connectivity) (*WorkspaceAgre
 		}
 		var maps [2]*volume.Label
 		for i, r := range readers {
-			l, err := w.OpenLabel(c, workspace.NoViewer, r)
-			if errors.Is(err, os.ErrNotExist) {
-				l, err = emptyOnT1c(c)
-			}
+			l, err := readerLabel(w, c, workspace.NoViewer, r)
 			if err != nil {
 				return nil, fmt.Errorf("agreement: %w", err)
 			}

@@ -467,3 +467,52 @@ func TestRedrawThroughSession(t *testing.T) {
 	}
 	sameSet(t, "redrawn consensus", out, truth1)
 }
+
+// TestTwoSessionsOneCase: two workstations on one case keep each other's
+// decisions.
+func TestTwoSessionsOneCase(t *testing.T) {
+	s := newScripted(t)
+	s.inWorkspace(t)
+	s.submitBoth(t)
+	sa, err := Open(s.ws, s.c, "Dr A", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := Open(s.ws, s.c, "Dr B", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sa.Resolve("Dr A", 1, AcceptA, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Resolve("Dr B", 2, Reject, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Staple("Dr B"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sa.Resolve("Dr A", 3, StapleOutline, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if d := sb.Decision(3); d.Resolution != StapleOutline || d.By != "Dr A" {
+		t.Errorf("B's session does not see A's decision after a reload: %+v", d)
+	}
+	out, err := sb.Finalise("Dr B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]bool{}
+	for v := range s.a1 {
+		want[v] = true
+	}
+	st, _ := sb.Staple("Dr B")
+	for _, v := range s.les[2] {
+		if st.Label.Data[v] != 0 {
+			want[v] = true
+		}
+	}
+	sameSet(t, "consensus of two sessions", out, want)
+}

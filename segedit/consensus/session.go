@@ -149,10 +149,7 @@ func Open(w *workspace.Workspace, c *workspace.Case, who string, opts Options) (
 		if st := c.ReaderStatus(r); st != workspace.Submitted {
 			return nil, fmt.Errorf("consensus: case %q: reader %q has not submitted (%s)", c.Name(), r, st)
 		}
-		l, err := w.OpenLabel(c, who, r)
-		if errors.Is(err, os.ErrNotExist) {
-			l, err = emptyOnT1c(c)
-		}
+		l, err := readerLabel(w, c, who, r)
 		if err != nil {
 			return nil, fmt.Errorf("consensus: %w", err)
 		}
@@ -226,16 +223,37 @@ func Open(w *workspace.Workspace, c *workspace.Case, who string, opts Options) (
 	return s, nil
 }
 
-func emptyOnT1c(c *workspace.Case) (*volume.Label, error) {
+// readerLabel reads reader's map through the blinding check, as an empty
+// map when the reader submitted without drawing, and checks that it lies on
+// the case's T1c grid (where readers draw and the consensus is written).
+func readerLabel(w *workspace.Workspace, c *workspace.Case, viewer, reader string) (*volume.Label, error) {
+	g, err := t1cGrid(c)
+	if err != nil {
+		return nil, err
+	}
+	l, err := w.OpenLabel(c, viewer, reader)
+	if errors.Is(err, os.ErrNotExist) {
+		return volume.NewLabel(g), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := lesion.CheckGrids(l.Grid, g); err != nil {
+		return nil, fmt.Errorf("case %q: %s is not on the T1c grid: %w", c.Name(), c.LabelPath(reader), err)
+	}
+	return l, nil
+}
+
+func t1cGrid(c *workspace.Case) (volume.Grid, error) {
 	h, err := nifti.ReadHeader(c.ImagePath(volume.T1c))
 	if err != nil {
-		return nil, fmt.Errorf("case %q: T1c grid: %w", c.Name(), err)
+		return volume.Grid{}, fmt.Errorf("case %q: T1c grid: %w", c.Name(), err)
 	}
 	g := volume.Grid{Dims: h.Dims, Affine: h.Affine}
 	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("case %q: %s: %w", c.Name(), c.ImagePath(volume.T1c), err)
+		return volume.Grid{}, fmt.Errorf("case %q: %s: %w", c.Name(), c.ImagePath(volume.T1c), err)
 	}
-	return volume.NewLabel(g), nil
+	return g, nil
 }
 
 func readRecord(path string, rec *record) error {
@@ -325,9 +343,38 @@ func (s *Session) role(who string) (workspace.Role, error) {
 	return 0, fmt.Errorf("consensus: case %q: %q (%s) is neither one of its readers (%q, %q) nor an adjudicator", s.c.Name(), who, r.Role, s.rec.ReaderA, s.rec.ReaderB)
 }
 
+// Reload reads the decisions again from consensus.json, so that a session
+// held open (the GUI's) sees what others decided meanwhile. Every change
+// reloads first, so two sessions on one case never undo each other's
+// decisions.
+func (s *Session) Reload() error {
+	var rec record
+	path := Path(s.c)
+	if err := readRecord(path, &rec); err != nil {
+		return fmt.Errorf("consensus: %w", err)
+	}
+	if rec.Case != s.rec.Case || rec.ReaderA != s.rec.ReaderA || rec.ReaderB != s.rec.ReaderB ||
+		rec.LabelA != s.rec.LabelA || rec.LabelB != s.rec.LabelB || len(rec.Items) != len(s.rec.Items) {
+		return fmt.Errorf("consensus: %s now holds another session (reset meanwhile?); open the case's consensus again", path)
+	}
+	for k, d := range rec.Decisions {
+		if err := d.Redraw.check(s.cmp.Grid.Len()); err != nil {
+			return fmt.Errorf("consensus: %s: item %s: %w", path, k, err)
+		}
+	}
+	if rec.Decisions == nil {
+		rec.Decisions = map[string]Decision{}
+	}
+	s.rec = rec
+	return nil
+}
+
 func (s *Session) editable(who string, id int) (Item, workspace.Role, error) {
 	role, err := s.role(who)
 	if err != nil {
+		return Item{}, 0, err
+	}
+	if err := s.Reload(); err != nil {
 		return Item{}, 0, err
 	}
 	if s.rec.Final {
@@ -433,6 +480,9 @@ func (s *Session) Staple(who string) (*StapleResult, error) {
 		return nil, err
 	}
 	rec := &stapleRecord{Sensitivity: r.Sensitivity, Specificity: r.Specificity, Prior: r.Prior, Iterations: r.Iterations}
+	if err := s.Reload(); err != nil {
+		return nil, err
+	}
 	if s.rec.Staple == nil && !s.rec.Final {
 		s.rec.Staple = rec
 		if err := s.save(); err != nil {
@@ -512,6 +562,9 @@ func (s *Session) CanFinalise() error {
 // while any item is unresolved or waits for the adjudicator.
 func (s *Session) Finalise(who string) (*volume.Label, error) {
 	if _, err := s.role(who); err != nil {
+		return nil, err
+	}
+	if err := s.Reload(); err != nil {
 		return nil, err
 	}
 	if err := s.CanFinalise(); err != nil {
