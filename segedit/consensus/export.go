@@ -33,11 +33,13 @@ type ExportOptions struct {
 	Dir string
 	// OriginalSpace exports images and labels on each case's original T1c
 	// grid (T1, T2 and FLAIR resampled into it, through the registration
-	// of preproc/ when there is one), and copies preproc/ to
-	// preproc/<case>/ so that a reader of the dataset need not preprocess
-	// again. Otherwise a case with preproc/ is exported in its preprocessed
-	// 1 mm space (the label resampled by nearest neighbour) and a case
-	// without it on its T1c grid.
+	// of preproc/ when there is one). Otherwise a case with preproc/ is
+	// exported in its preprocessed 1 mm space (the label resampled by
+	// nearest neighbour) and a case without it on its T1c grid. Either way
+	// a case with preproc/ gets preproc/<case>/ in the dataset, the
+	// preprocessing of the exported images (in the preprocessed space with
+	// the exported grid as its reference grid), so that Metascope's
+	// training reads the dataset without preprocessing again.
 	OriginalSpace bool
 	// By is who exports (for each case's audit log).
 	By string
@@ -159,7 +161,7 @@ func Export(w *workspace.Workspace, opts ExportOptions) (rep *ExportReport, err 
 		NumTraining:  len(rep.Cases),
 		FileEnding:   ".nii.gz",
 		Metascope: datasetMeta{
-			Note:          "labelsTr is on each case's imagesTr grid; labelsT1c holds the same consensus on the case's original T1c grid.",
+			Note:          "labelsTr is on each case's imagesTr grid; labelsT1c holds the same consensus on the case's original T1c grid; preproc/<case> (when present) is the preprocessing of imagesTr, with imagesTr's grid as reference.",
 			OriginalSpace: opts.OriginalSpace, Cases: rep.Cases, LabelsT1c: LabelsT1c,
 		},
 	}
@@ -241,8 +243,19 @@ func exportCase(w *workspace.Workspace, c *workspace.Case, dir string, opts Expo
 	if err := nifti.WriteLabel(filepath.Join(dir, LabelsT1c, c.Name()+".nii.gz"), binarise(label)); err != nil {
 		return ec, err
 	}
-	if pre != nil && opts.OriginalSpace {
-		if err := preprocess.WriteResult(filepath.Join(dir, Preproc, c.Name()), pre); err != nil {
+	if pre != nil {
+		// preproc/<case> is the preprocessing of this dataset's images, so
+		// that a reader of the dataset (Metascope's training) need not
+		// preprocess again: as it is in the original space; in the
+		// preprocessed space, with the exported grid as its reference.
+		cp := *pre
+		if !opts.OriginalSpace {
+			cp.ReferenceGrid = pre.Grid
+			for _, s := range volume.Sequences {
+				cp.Transforms[s].ReferenceToSequence = volume.Identity()
+			}
+		}
+		if err := preprocess.WriteResult(filepath.Join(dir, Preproc, c.Name()), &cp); err != nil {
 			return ec, err
 		}
 	}

@@ -213,6 +213,9 @@ func TestExport(t *testing.T) {
 		t.Errorf("space %q", rep.Cases[0].Space)
 	}
 	check(dir, pre.Images, volume.ResampleLabel(consensus, pre.Grid))
+	if cp, err := preprocess.ReadResult(filepath.Join(dir, Preproc, "case-01")); err != nil || !cp.ReferenceGrid.SameGeometry(pre.Grid, 1e-3) {
+		t.Errorf("preproc of the preprocessed export: %v", err)
+	}
 
 	// ... and the original T1c space on request, with preproc/ alongside.
 	dir = filepath.Join(t.TempDir(), "orig")
