@@ -12,6 +12,25 @@
 // through the workspace's blinding check, persists decisions in
 // consensus.json in the case folder and writes every decision to the
 // case's audit log.
+//
+// From the GUI (the same calls the metascope consensus command makes):
+//
+//	w.VisibleReaders(c, me)            layers of other readers it may show
+//	w.OpenLabel(c, me, owner)          the only way to read a reader's labels
+//	c.EditableBy(me), c.Submit(me)     lock the editor after submitting
+//	c.BlindingLifted()                 both submitted: offer the consensus
+//	s, _ := Open(w, c, me, Options{})  the session (resumes consensus.json)
+//	s.Items(), s.Decision(id)          the item table; Item.CentroidVoxel to jump
+//	s.Comparison().Disagreement()      A-only and B-only voxels, two overlays
+//	s.Comparison().ItemAt(i, j, k)     the item under the cursor
+//	s.Comparison().ItemLabel(id)       one item: 1 A only, 2 B only, 3 both
+//	s.Resolve(me, id, r, redrawMask)   accept-a/b, union, intersection, redraw, reject, staple
+//	s.MarkSenior(me, id, note)         needs senior review (adjudicator resolves)
+//	s.Staple(me)                       readers' sensitivity/specificity, proposal
+//	s.Preview(Union)                   the consensus so far, as an overlay
+//	s.Open(), s.PendingSenior()        what blocks finalising
+//	s.Finalise(me)                     writes labels/consensus.nii.gz, marks ready
+//	s.Reload()                         pick up other workstations' decisions
 package consensus
 
 import (
