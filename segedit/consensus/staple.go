@@ -24,8 +24,8 @@ type StapleOptions struct {
 }
 
 // DefaultStapleOptions: a 5-voxel margin, at most 100 iterations, stop at
-// a change below 1e-7, start every rater at 0.99 (as ITK does, assuming
-// good raters).
+// a change below 1e-7, start every rater at 0.99 (the EM assumes good
+// raters to start with, which picks the non-inverted solution).
 func DefaultStapleOptions() StapleOptions {
 	return StapleOptions{MarginVoxels: 5, MaxIterations: 100, Tolerance: 1e-7, Init: 0.99}
 }
