@@ -145,3 +145,31 @@ func (g Geometry) OutputSize(in int) (int, error) {
 	}
 	return out, nil
 }
+
+// ParamCount is the number of float32 values in a network of this config
+// (trainable parameters and batch norm's running statistics), computed
+// without building it, so that a weights file's claim can be checked
+// before anything is allocated. c must be valid.
+func (c Config) ParamCount() int64 {
+	var n int64
+	layer := func(cin, cout, k int, act bool) {
+		n += int64(cout)*int64(cin)*int64(k*k*k) + int64(cout)
+		if act {
+			n += 5 * int64(cout)
+		}
+	}
+	for p := 0; p < 2; p++ {
+		cin := c.InChannels
+		for _, ch := range c.Channels {
+			layer(cin, ch, c.Kernel, true)
+			cin = ch
+		}
+	}
+	cin := 2 * c.Channels[len(c.Channels)-1]
+	for _, ch := range c.FC {
+		layer(cin, ch, 1, true)
+		cin = ch
+	}
+	layer(cin, 1, 1, false)
+	return n
+}

@@ -268,3 +268,19 @@ func TestGraphEvalMatchesForward(t *testing.T) {
 		}
 	}
 }
+
+func TestParamCount(t *testing.T) {
+	for _, c := range []Config{DefaultConfig(), tinyConfig()} {
+		n, err := NewNetwork(c, 1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		for _, p := range n.Params() {
+			got += int64(len(p.T.Data))
+		}
+		if got != c.ParamCount() {
+			t.Errorf("ParamCount %d, network has %d", c.ParamCount(), got)
+		}
+	}
+}

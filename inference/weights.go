@@ -148,11 +148,18 @@ func DecodeWeights(data []byte, be kernels.Backend) (*Network, *WeightsHeader, e
 	if h.Format != "metascope-weights" {
 		return nil, nil, fmt.Errorf("header format %q, want metascope-weights", h.Format)
 	}
+	if err := h.Config.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("header: %w", err)
+	}
+	payload := body[16+hl:]
+	// Check the size the config implies before building (allocating) it.
+	if want := 4 * h.Config.ParamCount(); want != int64(len(payload)) {
+		return nil, nil, fmt.Errorf("payload is %d bytes, the network of its config needs %d", len(payload), want)
+	}
 	n, err := NewNetwork(h.Config, 0, be)
 	if err != nil {
 		return nil, nil, fmt.Errorf("header: %w", err)
 	}
-	payload := body[16+hl:]
 	params := n.Params()
 	if len(h.Tensors) != len(params) {
 		return nil, nil, fmt.Errorf("%d tensors; the network of this config has %d", len(h.Tensors), len(params))

@@ -236,3 +236,20 @@ func TestFuse(t *testing.T) {
 		t.Errorf("mean probability %g, want 0.32", pr.Prob.At(21, 11, 3))
 	}
 }
+
+// FuzzDecodeWeights feeds corrupted weights files to the decoder: it must
+// return an error or a network, never panic or allocate without bound.
+func FuzzDecodeWeights(f *testing.F) {
+	c := tinyConfig()
+	c.InChannels = 4
+	n, _ := NewNetwork(c, 1, nil)
+	var b bytes.Buffer
+	EncodeWeights(&b, n, DefaultPreprocessing(), nil)
+	f.Add(b.Bytes())
+	f.Add(b.Bytes()[:100])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if m, h, err := DecodeWeights(data, nil); err == nil && (m == nil || h == nil) {
+			t.Fatal("no error and no network")
+		}
+	})
+}
