@@ -126,11 +126,7 @@ func (w *Workstation) buildMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Radiological / neurological (R)", w.ToggleOrientation),
 		fyne.NewMenuItem("Reset zoom (Home)", w.ResetZoom),
 		fyne.NewMenuItem("Next window preset (W)", w.CyclePreset),
-		fyne.NewMenuItem("Auto window, all sequences", func() {
-			for _, s := range volume.Sequences {
-				w.SetPreset(s, viewer.PresetAuto)
-			}
-		}),
+		fyne.NewMenuItem("Auto window, all sequences (0)", w.AutoWindowAll),
 	)...)
 	var toolItems []*fyne.MenuItem
 	for _, k := range toolKeys {
@@ -169,14 +165,7 @@ func (w *Workstation) buildCaseList() fyne.CanvasObject {
 	w.ui.caseSel = -1
 	w.ui.caseList = widget.NewList(
 		func() int { return len(w.ui.caseNames) },
-		func() fyne.CanvasObject {
-			name := widget.NewLabel("case")
-			name.TextStyle = fyne.TextStyle{Bold: true}
-			info := widget.NewLabel("status")
-			info.Wrapping = fyne.TextWrapWord
-			info.SizeName = theme.SizeNameCaptionText
-			return container.NewVBox(name, info)
-		},
+		func() fyne.CanvasObject { return caseRow("case", "status") },
 		func(id widget.ListItemID, o fyne.CanvasObject) {
 			box := o.(*fyne.Container)
 			box.Objects[0].(*widget.Label).SetText(w.ui.caseNames[id])
@@ -200,6 +189,45 @@ func (w *Workstation) buildCaseList() fyne.CanvasObject {
 	return container.NewBorder(title, nil, nil, nil, w.ui.caseList)
 }
 
+// caseRow is one entry of the case list: the name and its status lines.
+func caseRow(name, info string) *fyne.Container {
+	n := widget.NewLabel(name)
+	n.TextStyle = fyne.TextStyle{Bold: true}
+	i := widget.NewLabel(info)
+	i.SizeName = theme.SizeNameCaptionText
+	return container.New(&tightVBox{}, n, i)
+}
+
+// tightVBox stacks objects without padding, so a case's status sits
+// under its name.
+type tightVBox struct{}
+
+func (tightVBox) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for i, o := range objs {
+		m := o.MinSize()
+		s.Width = max(s.Width, m.Width)
+		s.Height += m.Height
+		if i > 0 {
+			s.Height -= theme.Padding() * 2
+		}
+	}
+	return s
+}
+
+func (tightVBox) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	y := float32(0)
+	for i, o := range objs {
+		h := o.MinSize().Height
+		if i > 0 {
+			y -= theme.Padding() * 2
+		}
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, h))
+		y += h
+	}
+}
+
 // caseSummary is the status line of a case in the list: each reader, the
 // consensus and whether it is ready for training.
 func caseSummary(c *workspace.Case, readers []workspace.Reader) string {
@@ -216,23 +244,22 @@ func caseSummary(c *workspace.Case, readers []workspace.Reader) string {
 	sort.Strings(names)
 	parts := []string{}
 	for _, n := range names {
-		mark := map[workspace.ReaderStatus]string{workspace.NotStarted: "·", workspace.InProgress: "…", workspace.Submitted: "✓"}[st[n]]
-		parts = append(parts, n+" "+mark)
+		word := map[workspace.ReaderStatus]string{workspace.NotStarted: "not started", workspace.InProgress: "in progress", workspace.Submitted: "submitted ✓"}[st[n]]
+		parts = append(parts, n+": "+word)
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "new")
 	}
-	s := strings.Join(parts, "  ")
 	switch c.Consensus() {
 	case workspace.ConsensusInProgress:
-		s += "\nconsensus …"
+		parts = append(parts, "consensus: in progress")
 	case workspace.ConsensusAgreed:
-		s += "\nconsensus ✓"
+		parts = append(parts, "consensus: agreed ✓")
 	}
 	if c.ReadyForTraining() {
-		s += "  ready"
+		parts = append(parts, "ready for training ✓")
 	}
-	return s
+	return strings.Join(parts, "\n")
 }
 
 // refreshCases rereads the workspace's case list.
@@ -247,6 +274,11 @@ func (w *Workstation) refreshCases() {
 	for _, c := range cases {
 		w.ui.caseNames = append(w.ui.caseNames, c.Name())
 		w.ui.caseInfo = append(w.ui.caseInfo, caseSummary(c, w.ws.Readers()))
+	}
+	// Rows grow with the number of status lines (one per reader, plus
+	// consensus and training).
+	for i, info := range w.ui.caseInfo {
+		w.ui.caseList.SetItemHeight(i, caseRow(w.ui.caseNames[i], info).MinSize().Height)
 	}
 	w.ui.caseList.Refresh()
 	if w.cd != nil {
@@ -317,7 +349,7 @@ func (w *Workstation) buildRightPanel() fyne.CanvasObject {
 	lesions := container.NewBorder(container.NewVBox(head("Lesions"),
 		container.NewBorder(nil, nil, widget.NewLabel("of"), nil, w.ui.lesionOf), w.ui.lesionSum), nil, nil, nil, w.ui.lesionList)
 	split := container.NewVSplit(container.NewVScroll(upper), lesions)
-	split.Offset = 0.62
+	split.Offset = 0.68
 	return split
 }
 
@@ -363,7 +395,7 @@ func (w *Workstation) refreshLayers() {
 		if l.kind == layerAIProb {
 			outline.Hide()
 		}
-		w.ui.layersBox.Add(container.NewVBox(row, op))
+		w.ui.layersBox.Add(container.NewVBox(row, container.NewBorder(nil, nil, widget.NewLabel("opacity"), nil, op)))
 	}
 	if w.cd.hasAI() {
 		w.ui.aiNote.Show()

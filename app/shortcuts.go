@@ -68,6 +68,7 @@ func Shortcuts() []Shortcut {
 		{Group: "View", Keys: "L", Action: "Next layout", r: 'l', do: func(w *Workstation) { w.NextLayout() }},
 		{Group: "View", Keys: "R", Action: "Radiological / neurological display", r: 'r', do: func(w *Workstation) { w.ToggleOrientation() }},
 		{Group: "View", Keys: "W", Action: "Next window preset of the active sequence", r: 'w', do: func(w *Workstation) { w.CyclePreset() }},
+		{Group: "View", Keys: "0", Action: "Automatic window for every sequence", r: '0', do: func(w *Workstation) { w.AutoWindowAll() }},
 		{Group: "View", Keys: "Home", Action: "Reset zoom and pan", key: fyne.KeyHome, do: func(w *Workstation) { w.ResetZoom() }},
 		{Group: "View", Keys: "V", Action: "Show / hide my labels", r: 'v', do: func(w *Workstation) { w.ToggleOwnLayer() }},
 		{Group: "View", Keys: "O", Action: "Outline / fill my labels", r: 'o', do: func(w *Workstation) { w.ToggleOwnOutline() }},

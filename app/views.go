@@ -350,3 +350,10 @@ func (w *Workstation) updateStatus(v [3]int, _ bool) {
 	}
 	w.ui.status.SetText(viewer.StatusText(w.cd.grid, v, imgs, ovs))
 }
+
+// AutoWindowAll gives every sequence its automatic window again.
+func (w *Workstation) AutoWindowAll() {
+	for _, s := range volume.Sequences {
+		w.SetPreset(s, viewer.PresetAuto)
+	}
+}

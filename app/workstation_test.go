@@ -539,7 +539,7 @@ func TestBlindingAndConsensusLayers(t *testing.T) {
 	if len(got[layerReader]) != 0 || len(got[layerConsensus]) != 1 {
 		t.Errorf("Dr A (blinded) sees %v", got)
 	}
-	if !strings.Contains(w.ui.caseInfo[0], "Dr B ✓") {
+	if !strings.Contains(w.ui.caseInfo[0], "Dr B: submitted") {
 		t.Errorf("case list says %q; want Dr B submitted", w.ui.caseInfo[0])
 	}
 	w.Close()
