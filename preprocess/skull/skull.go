@@ -130,7 +130,10 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	for i, x := range t1 {
 		tissue[i] = head[i] && float64(x) > tLow
 	}
-	core0 := largestCentral(imgops.Erode(tissue, dims, sp, opts.ErodeMM), g)
+	// Erode by at least two voxels: one voxel of erosion cannot cut a
+	// partial-volume bridge.
+	erode := math.Max(opts.ErodeMM, 2*math.Max(sp[0], math.Max(sp[1], sp[2])))
+	core0 := largestCentral(imgops.Erode(tissue, dims, sp, erode), g)
 	pc, err := imgops.Percentiles(t1, core0, []float64{98}, 300000)
 	if err != nil {
 		return nil, fmt.Errorf("skull: no brain core found: %w", err)
@@ -142,7 +145,7 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	if err := step("erode", 0.25); err != nil {
 		return nil, err
 	}
-	core := imgops.Erode(tissue, dims, sp, opts.ErodeMM)
+	core := imgops.Erode(tissue, dims, sp, erode)
 	core = largestCentral(core, g)
 	if err := step("reconstruct", 0.45); err != nil {
 		return nil, err
@@ -155,21 +158,27 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	// bridges first, until the brain keeps clear of the head's surface.
 	surface := innerHead(head, dims, sp)
 	var brain []bool
+search:
 	for _, r := range []float64{0, 1, 1.5, 2, 3} {
 		t := tissue
 		if r > 0 {
 			t = imgops.Open(tissue, dims, sp, r)
 		}
-		brain = reconstruct(core, t, dims)
-		if !leaks(brain, surface) {
-			break
+		// Unlimited growth first; then growth limited to a geodesic
+		// distance from the core, which stops before a bridge's far side
+		// when the bridge is long (coarse voxels blur the thin dark band of
+		// CSF and inner table into tissue-like values).
+		for _, reach := range []float64{math.Inf(1), 40, 25, 15} {
+			brain = growWithin(core, t, dims, sp, reach)
+			if !leaks(brain, surface) {
+				break search
+			}
 		}
 		brain = nil
 	}
 	if brain == nil {
-		// Every opening leaked: fall back to regrowing only as far as the
-		// erosion went.
-		brain = imgops.Dilate(core, dims, sp, opts.ErodeMM+1)
+		// Every growth leaked: regrow only as far as the erosion went.
+		brain = imgops.Dilate(core, dims, sp, erode+1)
 		for i := range brain {
 			brain[i] = brain[i] && tissue[i]
 		}
@@ -291,6 +300,58 @@ func addNeighbours(brain, tissue, inner []bool, g volume.Grid) []bool {
 		if l != 0 && keep[l] {
 			out[i] = true
 		}
+	}
+	return out
+}
+
+// growWithin grows seed through mask (6-connected steps, each costing its
+// axis' spacing) up to reach mm of path length; an infinite reach is
+// morphological reconstruction.
+func growWithin(seed, mask []bool, dims [3]int, sp [3]float64, reach float64) []bool {
+	if math.IsInf(reach, 1) {
+		return reconstruct(seed, mask, dims)
+	}
+	dist := make([]float32, len(mask))
+	for i := range dist {
+		dist[i] = float32(math.Inf(1))
+	}
+	// Dial's algorithm over integer steps of the finest spacing would be
+	// exact; a label-correcting queue is simpler and fast at these sizes.
+	queue := make([]int, 0, 1<<16)
+	for i, s := range seed {
+		if s && mask[i] {
+			dist[i] = 0
+			queue = append(queue, i)
+		}
+	}
+	nx, nxy := dims[0], dims[0]*dims[1]
+	steps := [6]struct {
+		off  int
+		cost float32
+		axis int
+		dir  int
+	}{{-1, float32(sp[0]), 0, -1}, {1, float32(sp[0]), 0, 1}, {-nx, float32(sp[1]), 1, -1}, {nx, float32(sp[1]), 1, 1},
+		{-nxy, float32(sp[2]), 2, -1}, {nxy, float32(sp[2]), 2, 1}}
+	r := float32(reach)
+	for h := 0; h < len(queue); h++ {
+		p := queue[h]
+		c := [3]int{p % nx, (p / nx) % dims[1], p / nxy}
+		for _, st := range steps {
+			q := c[st.axis] + st.dir
+			if q < 0 || q >= dims[st.axis] {
+				continue
+			}
+			n := p + st.off
+			nd := dist[p] + st.cost
+			if mask[n] && nd < dist[n] && nd <= r {
+				dist[n] = nd
+				queue = append(queue, n)
+			}
+		}
+	}
+	out := make([]bool, len(mask))
+	for i, d := range dist {
+		out[i] = !math.IsInf(float64(d), 1)
 	}
 	return out
 }

@@ -28,7 +28,7 @@ func TestDistanceSqMatchesBruteForce(t *testing.T) {
 			dx, dy, dz := float64(a-i)*sp[0], float64(b-j)*sp[1], float64(c-k)*sp[2]
 			best = math.Min(best, dx*dx+dy*dy+dz*dz)
 		}
-		if math.Abs(best-d[idx]) > 1e-9 {
+		if math.Abs(best-float64(d[idx])) > 1e-5*(1+best) {
 			t.Fatalf("voxel %d: distance^2 %g, brute force %g", idx, d[idx], best)
 		}
 	}
