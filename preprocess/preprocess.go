@@ -280,8 +280,13 @@ func Run(ctx context.Context, in Inputs, opts Options, progress job.Progress) (*
 
 	// 4. Skull stripping.
 	err = timed("skull stripping", func() error {
+		// Erosion must span two voxels of the T1c as acquired, whatever the
+		// output grid: partial volume lives at the acquired resolution.
+		so := opts.Skull
+		sp := res.ReferenceGrid.Spacing()
+		so.ErodeMM = math.Max(so.ErodeMM, 2*math.Max(sp[0], math.Max(sp[1], sp[2])))
 		m, err := skull.Strip(ctx, skull.Images{T1: onGrid[volume.T1], T2: onGrid[volume.T2], T1c: onGrid[volume.T1c],
-			FLAIR: onGrid[volume.FLAIR]}, opts.Skull, progress.Sub(0.75, 0.95))
+			FLAIR: onGrid[volume.FLAIR]}, so, progress.Sub(0.75, 0.95))
 		if err != nil {
 			return fmt.Errorf("preprocess: %w", err)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"metascope/lesion"
+	"metascope/phantom"
 	"metascope/preprocess/internal/imgops"
 	"metascope/preprocess/internal/ptest"
 	"metascope/preprocess/register"
@@ -166,5 +168,48 @@ func TestRunRejectsBadInput(t *testing.T) {
 	cancel()
 	if _, err := Run(ctx, in, fastOptions(), nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: error %v, want context.Canceled", err)
+	}
+}
+
+// TestRunPhantomSmall runs the pipeline on small phantom cases (3 mm T1c,
+// thick-slice 2D sequences, up to 10 degrees / 15 mm, +/-30 % bias).
+// Registration must be within 1 mm over the true brain. Skull stripping at
+// 3 mm is coarse (partial volume blurs the thin dark band of CSF and inner
+// table): the bar here is Dice >= 0.8; the full-size (1 mm) cases in
+// package skull and BenchmarkPipelinePhantom must reach 0.95.
+func TestRunPhantomSmall(t *testing.T) {
+	for _, seed := range []int64{2, 3} {
+		o := phantom.DefaultOptions(phantom.Small)
+		o.Seed = seed
+		o.MaxRotationDeg = 10
+		o.MaxShiftMM = 15
+		o.BiasAmplitude = 0.3
+		c, err := phantom.Generate(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := DefaultOptions()
+		opts.SpacingMM = 2
+		res, err := Run(context.Background(), Inputs{Images: c.Images}, opts, nil)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		pts := ptest.BrainPoints(imgops.MaskToBool(c.BrainMask), c.BrainMask.Grid, 3)
+		for _, s := range []volume.Sequence{volume.T1, volume.T2, volume.FLAIR} {
+			e := register.MeanDisplacement(res.Transforms[s].ReferenceToSequence, c.WorldToSequence[s], pts)
+			if e > 1 {
+				t.Errorf("seed %d %s: registration error %.3f mm, want <= 1", seed, s.Title(), e)
+			}
+		}
+		mask, err := res.LabelToReference(res.BrainMask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := lesion.Dice(mask, c.BrainMask)
+		t.Logf("seed %d: brain Dice %.3f, lesion voxels lost %d of %d, total %.1f s", seed, d,
+			ptest.LostVoxels(mask, c.Label), c.Label.Count(), res.TotalSeconds())
+		if d < 0.8 {
+			t.Errorf("seed %d: brain mask Dice %.3f, want >= 0.8 at 3 mm", seed, d)
+		}
 	}
 }
