@@ -32,7 +32,7 @@ func DiceLoss(p, t *nn.Tensor) (float64, *nn.Tensor) {
 	return 1 - num/den, g
 }
 
-// hardDice is the Dice of p >= thr against t, with its counts for pooling.
+// diceCount pools the counts of the Dice of p >= thr against t.
 type diceCount struct{ inter, pred, truth float64 }
 
 func (d *diceCount) add(p, t *nn.Tensor, thr float32) {
@@ -53,7 +53,7 @@ func (d *diceCount) add(p, t *nn.Tensor, thr float32) {
 
 func (d diceCount) dice() float64 {
 	if d.pred+d.truth == 0 {
-		return math.NaN()
+		return 1 // both empty: perfect agreement (and JSON has no NaN)
 	}
 	return 2 * d.inter / (d.pred + d.truth)
 }
