@@ -28,7 +28,7 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	modelFlag := fs.String("model", "", "model folder (model.json + fold weights), or a model name in the workspace (default: the demo model)")
 	ws := fs.String("workspace", "", "workspace folder (with --case)")
 	caseName := fs.String("case", "", "case name in the workspace")
-	segment := fs.Int("segment", inference.DefaultSegment, "output edge of an inference tile in voxels (a multiple of 3)")
+	segment := fs.Int("segment", inference.DefaultSegment, "output edge of an inference tile in voxels (a multiple of 6; larger is faster, uses more memory)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage:")
@@ -57,8 +57,8 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "metascope infer: %v\n", err)
 		return exitError
 	}
-	if *segment <= 0 || *segment%3 != 0 || *segment > 300 {
-		return usageErr(fmt.Sprintf("--segment %d: must be a positive multiple of 3, at most 300", *segment))
+	if *segment <= 0 || *segment%6 != 0 || *segment > 300 {
+		return usageErr(fmt.Sprintf("--segment %d: must be a positive multiple of 6, at most 300", *segment))
 	}
 
 	var files [4]string

@@ -61,12 +61,12 @@ func peakRSS() float64 {
 // BenchmarkBrain runs one fold of the default network over a full 1 mm
 // brain and reports seconds per fold, the 5-fold ensemble's time per case,
 // and the process's peak memory. Run one segment size per process for a
-// meaningful peak: -bench 'Brain/seg=45'.
+// meaningful peak: -bench 'Brain/seg=60'.
 func BenchmarkBrain(b *testing.B) {
 	in, mask := mniBrain(b)
 	lo, hi, _ := BoundingBox(mask)
 	n, _ := NewNetwork(DefaultConfig(), 1, nil)
-	for _, seg := range []int{45, 63, 81, 99} {
+	for _, seg := range []int{48, 60, 72, 96} {
 		b.Run(fmt.Sprintf("seg=%d", seg), func(b *testing.B) {
 			cpu0 := cpuSeconds()
 			for i := 0; i < b.N; i++ {

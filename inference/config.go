@@ -99,9 +99,15 @@ func (c Config) Validate() error {
 // Geometry is what the tiler and the patch sampler need to know about the
 // network's shape; it is derived from a valid Config.
 type Geometry struct {
-	// Factor: output sizes and tile origins must be multiples of it, so that
-	// the low-resolution pathway's blocks line up across tiles.
+	// Factor: output sizes must be multiples of it, and so must tile
+	// origins, so that the low-resolution pathway's blocks line up across
+	// tiles.
 	Factor int
+	// Align is what tile origins are multiples of: Factor, and even, because
+	// the CPU backend's Winograd convolution pairs outputs along the width;
+	// with both, tiles compute bit for bit what one pass over the whole
+	// brain computes.
+	Align int
 	// Margin is the number of input voxels lost on each side: the input
 	// block for an output block of size n is n + 2*Margin.
 	Margin int
@@ -121,8 +127,12 @@ func (c Config) Geometry() Geometry {
 	ml := c.Factor * len(c.Channels) * half
 	m := max(mn, ml)
 	m = (m + c.Factor - 1) / c.Factor * c.Factor
+	align := c.Factor
+	if align%2 != 0 {
+		align *= 2
+	}
 	return Geometry{
-		Factor: c.Factor, Margin: m, NormalMargin: mn, LowMargin: ml,
+		Factor: c.Factor, Align: align, Margin: m, NormalMargin: mn, LowMargin: ml,
 		ReceptiveField: max(2*mn+1, c.Factor*(2*len(c.Channels)*half+1)),
 	}
 }

@@ -37,16 +37,19 @@
 //
 // # Exact tiling
 //
-// The average pooling blocks must sit on the same grid in every tile, so
-// tiles start at multiples of 3 from the corner of the brain's bounding
-// box; with that, tiled prediction equals one pass over the whole box
-// (tested to 1e-6; the arithmetic is the same per voxel). Each tile shrinks
-// to the brain inside it, and tiles without brain are skipped.
+// The average pooling blocks must sit on the same grid in every tile, and
+// so must the output pairs of the Winograd convolution, so tile origins are
+// multiples of 6 (Geometry.Align) from the corner of the brain's bounding
+// box; with that, tiled prediction equals one pass over the whole box bit
+// for bit (tested). Each tile shrinks to the brain inside it (Plan), and
+// tiles without brain are skipped.
 //
 // # Speed
 //
 // Convolutions are SGEMMs on shifted windows of the input (kernels.CPU):
-// no im2col buffer, BLIS packs each window itself. On this machine's AMD
+// no im2col buffer, BLIS packs each window itself; 3x3x3 layers with five
+// or more input channels use Winograd F(2,3) along the width, a third
+// fewer operations. On this machine's AMD
 // CPU (AVX-512), Debian's BLIS 0.9 would choose its slow "generic" kernels;
 // the kernels package selects "skx" itself before BLIS starts, so no user
 // sets an environment variable. Inference runs the network directly rather

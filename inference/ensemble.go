@@ -13,7 +13,7 @@ import (
 // Options tune a prediction; the zero value uses the defaults.
 type Options struct {
 	// Segment is the output edge of a tile, a multiple of the network's
-	// Factor; 0 means DefaultSegment.
+	// Geometry().Align; 0 means DefaultSegment.
 	Segment int
 	// Connectivity joins candidate voxels into lesions (zero: 26).
 	Connectivity lesion.Connectivity
@@ -63,8 +63,8 @@ func Predict(ctx context.Context, m *Ensemble, inputs [4]*volume.Volume, brainMa
 	if seg == 0 {
 		seg = DefaultSegment
 	}
-	if f := m.Info.Config.Factor; seg%f != 0 || seg < f {
-		return nil, fmt.Errorf("predict: segment %d: must be a positive multiple of %d", seg, f)
+	if al := m.Info.Config.Geometry().Align; seg%al != 0 || seg < al {
+		return nil, fmt.Errorf("predict: segment %d: must be a positive multiple of %d", seg, al)
 	}
 	if err := checkInputs(inputs[:], brainMask, m.Info.Config.InChannels); err != nil {
 		return nil, fmt.Errorf("predict: %w", err)

@@ -31,7 +31,7 @@ func randInput(r *rand.Rand, shape ...int) *nn.Tensor {
 
 func TestGeometry(t *testing.T) {
 	g := DefaultConfig().Geometry()
-	if g.Margin != 24 || g.NormalMargin != 8 || g.LowMargin != 24 || g.ReceptiveField != 51 {
+	if g.Margin != 24 || g.NormalMargin != 8 || g.LowMargin != 24 || g.ReceptiveField != 51 || g.Align != 6 {
 		t.Errorf("default geometry %+v", g)
 	}
 	if in, err := g.InputSize(45); err != nil || in != 93 {

@@ -9,15 +9,13 @@ import (
 	"metascope/volume"
 )
 
-// StudySegment is the study's inference tile (45^3).
-const StudySegment = 45
-
-// DefaultSegment is the output edge of an inference tile. Larger tiles lose
-// less to the margins (an output of 45^3 needs 93^3 of input) but need more
-// memory and fit the brain's outline less closely: on a full 1 mm brain one
-// fold took 33 CPU-s at 45, 30 at 63 and 32 at 81, with peak memory 0.4,
-// 0.8 and 1.4 GB (BenchmarkBrain), so 63 it is.
-const DefaultSegment = 63
+// DefaultSegment is the output edge of an inference tile (the study used
+// 45^3; tiles here must be multiples of Geometry.Align, 6). Larger tiles
+// lose less to the margins (an output of 45^3 needs 93^3 of input) but need
+// more memory and fit the brain's outline less closely: on a full 1 mm
+// brain one fold took 33 CPU-s at 45, 30 at 63 and 32 at 81, with peak
+// memory 0.4, 0.8 and 1.4 GB (BenchmarkBrain); 60 is in the sweet spot.
+const DefaultSegment = 60
 
 // BoundingBox returns the inclusive voxel bounds of the non-zero voxels of
 // l, and false when there are none.
@@ -119,7 +117,7 @@ type Block struct {
 
 // Plan lists the blocks PredictProb computes for a brain mask: the aligned
 // Tiles of the mask's bounding box, each shrunk to the brain inside it with
-// its corner kept on the Factor grid of the box (a brain's corners are
+// its corner kept on the Align grid of the box (a brain's corners are
 // mostly air, and that alignment is all exactness needs), empty ones left
 // out. It is a pure function of the mask, seg and the geometry.
 func Plan(mask *volume.Label, seg int, geo Geometry) ([]Block, error) {
@@ -132,7 +130,7 @@ func Plan(mask *volume.Label, seg int, geo Geometry) ([]Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := geo.Factor
+	f, al := geo.Factor, geo.Align
 	var out []Block
 	for _, t := range tiles {
 		var org, end [3]int
@@ -146,7 +144,7 @@ func Plan(mask *volume.Label, seg int, geo Geometry) ([]Block, error) {
 		}
 		var b Block
 		for a := 0; a < 3; a++ {
-			b.Origin[a] = lo[a] + (mlo[a]-lo[a])/f*f
+			b.Origin[a] = lo[a] + (mlo[a]-lo[a])/al*al
 			b.Size[a] = (mhi[a] + 1 - b.Origin[a] + f - 1) / f * f
 			b.End[a] = mhi[a] + 1
 		}

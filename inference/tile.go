@@ -10,14 +10,15 @@ type Tile struct {
 
 // Tiles covers a region of dims with output blocks of edge seg. It is a pure
 // function of dims, seg and the geometry: origins are multiples of seg,
-// which must be a multiple of geo.Factor, so that the low-resolution
-// pathway's blocks sit on the same grid in every tile and the result equals
-// one pass over the whole region; the last block along an axis is shrunk
+// which must be a multiple of geo.Align, so that the low-resolution
+// pathway's blocks (and the backend's Winograd pairs) sit on the same grid
+// in every tile and the result equals one pass over the whole region bit
+// for bit; the last block along an axis is shrunk
 // to the remainder rounded up to a multiple of Factor (voxels past the
 // region are computed and dropped).
 func Tiles(dims [3]int, seg int, geo Geometry) ([]Tile, error) {
-	if seg <= 0 || seg%geo.Factor != 0 {
-		return nil, fmt.Errorf("segment %d: must be a positive multiple of %d", seg, geo.Factor)
+	if seg <= 0 || seg%geo.Align != 0 {
+		return nil, fmt.Errorf("segment %d: must be a positive multiple of %d", seg, geo.Align)
 	}
 	for a, d := range dims {
 		if d <= 0 {

@@ -68,7 +68,7 @@ func TestWeightsRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	in, mask := testCase(r, [3]int{10, 9, 8})
 	pa, _ := PredictProb(context.Background(), n, in, mask, 6, nil)
-	pb, _ := PredictProb(context.Background(), m, in, mask, 6, nil)
+	pb, _ := PredictProb(context.Background(), m, in, mask, 12, nil)
 	for i := range pa.Data {
 		if pa.Data[i] != pb.Data[i] {
 			t.Fatal("loaded network predicts differently")
@@ -156,7 +156,7 @@ func TestModelFolder(t *testing.T) {
 	}
 	var probs []*volume.Volume
 	for _, n := range e.Folds {
-		pr, _ := PredictProb(context.Background(), n, in, mask, 9, nil)
+		pr, _ := PredictProb(context.Background(), n, in, mask, 12, nil)
 		probs = append(probs, pr)
 	}
 	want := Fuse(probs, 0.5, 0.003, lesion.Conn26)

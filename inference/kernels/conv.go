@@ -29,6 +29,8 @@ type CPU struct {
 	chunk   int
 	// packBelow: layers with cin*k^3 below it use the packed panel.
 	packBelow int
+	// winograd: 3x3x3 layers use F(2,3) along the width (winograd.go).
+	winograd bool
 }
 
 // NewCPU returns the CPU backend on g with the given number of goroutines.
@@ -36,7 +38,7 @@ func NewCPU(g Gemm, threads int) *CPU {
 	if threads < 1 {
 		threads = 1
 	}
-	return &CPU{gemm: g, threads: threads, chunk: 2048, packBelow: 128}
+	return &CPU{gemm: g, threads: threads, chunk: 2048, packBelow: 128, winograd: true}
 }
 
 // Name implements Backend.
@@ -121,6 +123,10 @@ func (c *CPU) Conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 	checkConv(xs, cout, k, map[string][2]int{"x": {len(x), xs.Len()}, "y": {len(y), ys.Len()}, "w": {len(w), cout * cin * t}})
 	if bias != nil && len(bias) != cout {
 		panic(fmt.Sprintf("kernels: conv3d: bias has %d elements, want %d", len(bias), cout))
+	}
+	if k == 3 && c.winograd && cin*t >= c.packBelow {
+		c.conv3DWinograd(y, x, xs, w, cout, bias)
+		return
 	}
 	wr := tapMajor(w, cout, cin, t)
 	off := taps(xs, k)

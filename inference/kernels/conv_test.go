@@ -58,7 +58,12 @@ func backends() []Backend {
 	// Every layer packed, and none.
 	packAll, packNone := NewCPU(defaultGemm(), 2), NewCPU(defaultGemm(), 2)
 	packAll.packBelow, packNone.packBelow = 1<<30, 0
-	return append(b, small, packAll, packNone)
+	direct := NewCPU(defaultGemm(), 2)
+	direct.winograd, direct.packBelow = false, 0
+	// Winograd with tiny chunks: chunk borders inside rows.
+	wsmall := NewCPU(defaultGemm(), 2)
+	wsmall.packBelow, wsmall.chunk = 0, 6
+	return append(b, small, packAll, packNone, direct, wsmall)
 }
 
 func maxRelErr(got []float32, want []float64) float64 {
@@ -79,6 +84,8 @@ func TestConv3DMatchesNaive(t *testing.T) {
 		{Shape5{2, 3, 6, 5, 7}, 4, 3},
 		{Shape5{1, 2, 3, 3, 3}, 5, 3},
 		{Shape5{3, 4, 4, 6, 5}, 2, 1},
+		{Shape5{2, 6, 5, 4, 8}, 3, 3}, // even output width
+		{Shape5{1, 5, 3, 5, 3}, 2, 3}, // output width 1
 	} {
 		cin := tc.xs[1]
 		x := randSlice(r, tc.xs.Len())

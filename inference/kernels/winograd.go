@@ -1,0 +1,143 @@
+package kernels
+
+// Winograd F(2,3) along the width axis for 3x3x3 convolutions (forward).
+//
+// For each of the 9 (depth, height) taps the layer is a 1D convolution of
+// 3 taps along x. Winograd's minimal filtering F(2,3) computes two
+// neighbouring outputs of such a convolution from 4 products instead of 6:
+// with d = x[2p .. 2p+3] and g the 3 taps,
+//
+//	u0 = d0-d2, u1 = d1+d2, u2 = d2-d1, u3 = d1-d3
+//	G0 = g0, G1 = (g0+g1+g2)/2, G2 = (g0-g1+g2)/2, G3 = g2
+//	y[2p] = m0+m1+m2, y[2p+1] = m1-m2-m3, m_i = G_i u_i.
+//
+// In matrix form each m_i is a [cout x cin] times [cin x pairs] SGEMM, and
+// because the transforms are linear the 9 (depth, height) taps accumulate
+// into the same four m_i before one output transform. The input is
+// transformed once per sample (4 arrays of half its size), and the windows
+// for a tap are, as in the direct path, contiguous column ranges: the
+// (depth, height) tap only shifts whole rows. 36 SGEMMs on half the
+// columns replace 27 on all of them: a third fewer operations.
+
+// winogradInput fills u[i][ci][row][p] (i = 0..3) from one sample's input
+// x[ci][row][0..W), rows = D*H, wp pairs per row; reads past the row are 0.
+func winogradInput(u [4][]float32, x []float32, cin, rows, W, wp int, threads int) {
+	parallelFor(cin, threads, func(_, ci int) {
+		for r := 0; r < rows; r++ {
+			row := x[(ci*rows+r)*W:][:W]
+			base := (ci*rows + r) * wp
+			u0, u1, u2, u3 := u[0][base:base+wp], u[1][base:base+wp], u[2][base:base+wp], u[3][base:base+wp]
+			for p := 0; p < wp; p++ {
+				var d [4]float32
+				j := 2 * p
+				if j+3 < W {
+					d = [4]float32{row[j], row[j+1], row[j+2], row[j+3]}
+				} else {
+					for t := 0; t < 4 && j+t < W; t++ {
+						d[t] = row[j+t]
+					}
+				}
+				u0[p] = d[0] - d[2]
+				u1[p] = d[1] + d[2]
+				u2[p] = d[2] - d[1]
+				u3[p] = d[1] - d[3]
+			}
+		}
+	})
+}
+
+// winogradWeights returns g[i][ab][cout][cin] from w[cout][cin][3][3][3].
+func winogradWeights(w []float32, cout, cin int) [4][]float32 {
+	var g [4][]float32
+	for i := range g {
+		g[i] = make([]float32, 9*cout*cin)
+	}
+	for o := 0; o < cout; o++ {
+		for ci := 0; ci < cin; ci++ {
+			for ab := 0; ab < 9; ab++ {
+				k := ((o*cin+ci)*9 + ab) * 3
+				g0, g1, g2 := w[k], w[k+1], w[k+2]
+				at := (ab*cout+o)*cin + ci
+				g[0][at] = g0
+				g[1][at] = (g0 + g1 + g2) / 2
+				g[2][at] = (g0 - g1 + g2) / 2
+				g[3][at] = g2
+			}
+		}
+	}
+	return g
+}
+
+// conv3DWinograd is Conv3D for k = 3 by F(2,3) along the width.
+func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, cout int, bias []float32) {
+	ys := ConvOut(xs, cout, 3)
+	cin := xs[1]
+	D, H, W := xs[2], xs[3], xs[4]
+	Do, Ho, Wo := ys[2], ys[3], ys[4]
+	wp := (Wo + 1) / 2
+	rows := D * H
+	R := (Do-1)*H + Ho // output rows in the input's row numbering
+	Q := R * wp
+	g := winogradWeights(w, cout, cin)
+	var u [4][]float32
+	for i := range u {
+		u[i] = make([]float32, cin*rows*wp)
+	}
+	chunk := max(c.chunk/2, 1)
+	nChunks := (Q + chunk - 1) / chunk
+	type acc struct{ m [4][]float32 }
+	bufs := make([]*acc, c.threads)
+	ysp := ys.Spatial()
+	for n := 0; n < xs[0]; n++ {
+		winogradInput(u, x[n*cin*D*H*W:(n+1)*cin*D*H*W], cin, rows, W, wp, c.threads)
+		yn := y[n*cout*ysp : (n+1)*cout*ysp]
+		parallelFor(nChunks, c.threads, func(wk, ch int) {
+			q0 := ch * chunk
+			q1 := min(q0+chunk, Q)
+			cols := q1 - q0
+			if bufs[wk] == nil {
+				bufs[wk] = &acc{}
+				for i := range bufs[wk].m {
+					bufs[wk].m[i] = make([]float32, cout*chunk)
+				}
+			}
+			m := bufs[wk].m
+			for i := 0; i < 4; i++ {
+				for ab := 0; ab < 9; ab++ {
+					s := (ab/3)*H + ab%3 // row shift of tap (a, b)
+					beta := float32(1)
+					if ab == 0 {
+						beta = 0
+					}
+					c.gemm.Sgemm(false, false, cout, cols, cin, 1, g[i][ab*cout*cin:(ab+1)*cout*cin], cin,
+						u[i][q0+s*wp:], rows*wp, beta, m[i][:cout*cols], cols)
+				}
+			}
+			// Output transform and scatter of the valid rows.
+			for q := q0; q < q1; {
+				r, p := q/wp, q%wp
+				run := min(wp-p, q1-q)
+				z, yy := r/H, r%H
+				if z < Do && yy < Ho {
+					for o := 0; o < cout; o++ {
+						var b float32
+						if bias != nil {
+							b = bias[o]
+						}
+						dst := yn[o*ysp+(z*Ho+yy)*Wo:][:Wo]
+						base := o*cols + q - q0
+						m0, m1, m2, m3 := m[0][base:base+run], m[1][base:base+run], m[2][base:base+run], m[3][base:base+run]
+						for t := 0; t < run; t++ {
+							x0 := 2 * (p + t)
+							dst[x0] = m0[t] + m1[t] + m2[t] + b
+							if x0+1 < Wo {
+								dst[x0+1] = m1[t] - m2[t] - m3[t] + b
+							}
+						}
+					}
+				}
+				q += run
+			}
+		})
+	}
+}
