@@ -47,6 +47,8 @@ func opCases(r *rand.Rand) []opCase {
 	mask := DropoutMask([]int{2, 3, 3, 2, 4}, 0.5, r.Float64)
 	return []opCase{
 		{"conv3d", Conv3D{Backend: be, K: 3}, []*Tensor{randT(r, 2, 3, 5, 4, 6), randT(r, 4, 3, 3, 3, 3), randT(r, 4)}},
+		// Six input channels: the backend's Winograd path.
+		{"conv3d-winograd", Conv3D{Backend: be, K: 3}, []*Tensor{randT(r, 2, 6, 5, 4, 7), randT(r, 3, 6, 3, 3, 3), randT(r, 3)}},
 		{"conv1x1", Conv3D{Backend: be, K: 1}, []*Tensor{randT(r, 2, 3, 2, 3, 2), randT(r, 5, 3, 1, 1, 1), randT(r, 5)}},
 		{"prelu", PReLU{}, []*Tensor{awayFromZero(randT(r, 2, 3, 3, 2, 4)), randT(r, 3)}},
 		{"bn-train", BatchNorm3D{State: NewBNState(3), Train: true, Momentum: 0.1, Eps: 1e-5}, []*Tensor{randT(r, 2, 3, 3, 2, 4), randT(r, 3), randT(r, 3)}},
