@@ -2,7 +2,10 @@ package app
 
 import (
 	"image/color"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
@@ -38,6 +41,19 @@ func Run(dir string, opts Options) error {
 	if err := saveState(appState{LastWorkspace: abs, LastReader: w.Reader()}); err != nil {
 		fyne.LogError("remember workspace", err)
 	}
+	// Ctrl+C in the terminal (or a polite kill) saves like closing the
+	// window does; the journal covers anything harsher.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			fyne.Do(func() {
+				w.Close()
+				a.Quit()
+			})
+		}
+	}()
 	w.Window().SetMaster()
 	w.Window().ShowAndRun()
 	w.Close()

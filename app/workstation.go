@@ -319,19 +319,23 @@ func (w *Workstation) showCase(cd *caseData) {
 	r := cd.session.Resume()
 	w.cursor = [3]int{cd.grid.Dims[0] / 2, cd.grid.Dims[1] / 2, cd.grid.Dims[2] / 2}
 	if cd.grid.Contains(r.Cursor[0], r.Cursor[1], r.Cursor[2]) && r.Cursor != [3]int{} {
+		// The reader was here before: cursor, plane and editor as left
+		// (the threshold range included: it was set on this case).
 		w.cursor = r.Cursor
 		w.editor = r.Editor
 		if r.Plane.Valid() {
 			w.activePlane = viewer.Plane(r.Plane)
 		}
+	} else {
+		// First visit: keep the tool, but intensities differ from case to
+		// case, so the threshold range starts from this case's histogram
+		// (the brightest tenth of the T1c: enhancing tissue).
+		h := cd.hist[w.editor.ThresholdSeq]
+		w.editor.ThresholdLo, w.editor.ThresholdHi = h.Percentile(0.9), h.Hi
 	}
 	for _, s := range volume.Sequences {
 		w.wl[s] = cd.hist[s].Window(viewer.PresetAuto)
 		w.preset[s] = 0
-	}
-	if w.editor.ThresholdLo == 0 && w.editor.ThresholdHi <= 1 {
-		h := cd.hist[w.editor.ThresholdSeq]
-		w.editor.ThresholdLo, w.editor.ThresholdHi = h.Percentile(0.9), h.Hi
 	}
 	w.zoom = [3]float64{1, 1, 1}
 	w.pan = [3][2]float64{}

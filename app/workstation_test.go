@@ -606,3 +606,64 @@ func TestRememberLastWorkspace(t *testing.T) {
 		t.Error("a deleted workspace is still offered")
 	}
 }
+
+func TestInterpolateAndFillHolesThroughTheApp(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	sv, _ := centreView(t, w)
+	w.SetTool(keyBrush)
+	w.SetBrushRadius(6)
+	c := w.cursor
+	for _, k := range []int{c[2], c[2] + 3} {
+		w.SetCursor([3]int{c[0], c[1], k})
+		m, _ := sv.Mapping()
+		click(sv, screenOf(m, [3]int{c[0], c[1], k}))
+	}
+	lbl := w.cd.session.Label()
+	for _, k := range []int{c[2] + 1, c[2] + 2} {
+		if lbl.At(c[0], c[1], k) != 0 {
+			t.Fatalf("slice %d painted before interpolation", k)
+		}
+	}
+	before := lbl.Clone()
+	w.SetCursor(c)
+	w.TypeRune('i')
+	for _, k := range []int{c[2] + 1, c[2] + 2} {
+		if lbl.At(c[0], c[1], k) == 0 {
+			t.Errorf("slice %d not filled by interpolation", k)
+		}
+	}
+	if len(w.lesions) != 1 {
+		t.Errorf("interpolated lesion counts as %d lesions", len(w.lesions))
+	}
+	w.RunShortcut("Ctrl+Z")
+	if d := sameLabel(lbl, before); d != 0 {
+		t.Errorf("undo of the interpolation leaves %d voxels changed", d)
+	}
+	// Fill holes: erase the centre of a disc, then H fills it again.
+	w.RunShortcut("Ctrl+Y")
+	w.SetTool(keyEraser)
+	w.SetBrushRadius(0)
+	w.SetCursor(c)
+	m, _ := sv.Mapping()
+	click(sv, screenOf(m, c))
+	if lbl.At(c[0], c[1], c[2]) != 0 {
+		t.Fatal("the eraser left the centre voxel")
+	}
+	w.TypeRune('h')
+	if lbl.At(c[0], c[1], c[2]) != 1 {
+		t.Error("fill holes did not fill the erased centre")
+	}
+	// Every view draws the live label: edits show at once everywhere.
+	w.SetLayout(LayoutAll)
+	for _, sl := range w.visibleSlots() {
+		found := false
+		for _, o := range sl.sv.Scene().Overlays {
+			found = found || o.Label == lbl
+		}
+		if !found {
+			t.Errorf("%s %s does not draw the reader's label", sl.seq.Title(), sl.plane)
+		}
+	}
+}
