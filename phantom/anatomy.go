@@ -146,6 +146,11 @@ func (a *anatomy) cerebrumDist(q [3]float64) float64 {
 }
 
 func (a *anatomy) cerebellumDist(q [3]float64) float64 {
+	// Far from the posterior fossa (more than the scalp's thickness plus the
+	// blending radius) the exact value cannot matter.
+	if q[1] > -5 || q[2] > 17 || q[2] < -82 || math.Abs(q[0]) > 80 {
+		return 1000
+	}
 	l := ellipsoidDist(q, [3]float64{-24, -62, -32}, [3]float64{27, 27, 21})
 	r := ellipsoidDist(q, [3]float64{24, -62, -32}, [3]float64{27, 27, 21})
 	v := ellipsoidDist(q, [3]float64{0, -58, -30}, [3]float64{14, 26, 20})
@@ -183,7 +188,7 @@ func segDistT(p, a, b [3]float64) (float64, float64) {
 	l2 := ab[0]*ab[0] + ab[1]*ab[1] + ab[2]*ab[2]
 	t := 0.0
 	if l2 > 0 {
-		t = math.Max(0, math.Min(1, (ap[0]*ab[0]+ap[1]*ab[1]+ap[2]*ab[2])/l2))
+		t = max(0, min(1, (ap[0]*ab[0]+ap[1]*ab[1]+ap[2]*ab[2])/l2))
 	}
 	dx, dy, dz := ap[0]-t*ab[0], ap[1]-t*ab[1], ap[2]-t*ab[2]
 	return math.Sqrt(dx*dx + dy*dy + dz*dz), t
@@ -227,7 +232,7 @@ func (a *anatomy) sulcalCleft(q [3]float64, depth float64) float64 {
 		ds := math.Abs(n) / a.sulcGrad
 		// Sulcal depth varies along the cortex.
 		fund := a.sulcDepth * (1 + 0.35*a.texture.at(s[0]/25, s[1]/25, s[2]/25))
-		over := math.Max(0, depth-fund)
+		over := max(0, depth-fund)
 		best = math.Sqrt(ds*ds+over*over) - a.sulcW
 	}
 	// Interhemispheric fissure, its fundus the corpus callosum.
@@ -237,18 +242,18 @@ func (a *anatomy) sulcalCleft(q [3]float64, depth float64) float64 {
 		yc := (q[1] + 6) / 40
 		zcc := 18 + 12*(1-yc*yc)
 		zb := zcc - 140*(1-inCC)
-		over := math.Max(0, zb-q[2])
+		over := max(0, zb-q[2])
 		d := math.Sqrt(x*x+over*over) - 0.7
-		best = math.Min(best, d)
+		best = min(best, d)
 	}
 	// Sylvian fissures.
 	ax := math.Abs(q[0])
 	if ax > 25 && q[1] > -45 && q[1] < 32 && q[2] > -25 && q[2] < 25 {
 		zs := 1 - 0.28*q[1] + 3*a.texture.at(q[1]/18, ax/30, 9.1)
-		over := math.Max(0, 37-ax)
-		yo := math.Max(0, math.Max(q[1]-22, -35-q[1]))
+		over := max(0, 37-ax)
+		yo := max(0, max(q[1]-22, -35-q[1]))
 		d := math.Sqrt((q[2]-zs)*(q[2]-zs)+over*over+yo*yo) - 1.4
-		best = math.Min(best, d)
+		best = min(best, d)
 	}
 	return best
 }
@@ -274,7 +279,7 @@ func (a *anatomy) deepGMDist(q [3]float64) float64 {
 	m := [3]float64{math.Abs(q[0]), q[1], q[2]}
 	best := math.Inf(1)
 	for _, s := range deepGM {
-		best = math.Min(best, ellipsoidDist(m, s.c, s.r))
+		best = min(best, ellipsoidDist(m, s.c, s.r))
 	}
 	return best
 }
@@ -301,13 +306,13 @@ func (a *anatomy) ventricleDist(q [3]float64) float64 {
 			b0[0] *= ventSquash
 			d, t := segDistT(m, a0, b0)
 			r := (path[i].r + t*(path[i+1].r-path[i].r)) * a.vent
-			best = math.Min(best, d-r)
+			best = min(best, d-r)
 		}
 	}
 	// The septum pellucidum keeps the lateral ventricles apart.
-	best = math.Max(best, 0.8-math.Abs(q[0]))
+	best = max(best, 0.8-math.Abs(q[0]))
 	// Third ventricle: a midline slit.
-	best = math.Min(best, ellipsoidDist(q, [3]float64{0, -8, 2}, [3]float64{1.2 * a.vent, 14, 9}))
+	best = min(best, ellipsoidDist(q, [3]float64{0, -8, 2}, [3]float64{1.2 * a.vent, 14, 9}))
 	return best
 }
 
@@ -324,7 +329,7 @@ func (a *anatomy) choroidDist(q [3]float64) float64 {
 	for _, s := range choroid {
 		c := s.c
 		c[0] *= math.Sqrt(a.vent)
-		best = math.Min(best, ellipsoidDist(m, c, s.r))
+		best = min(best, ellipsoidDist(m, c, s.r))
 	}
 	return best
 }
@@ -344,7 +349,7 @@ func (a *anatomy) foliumCleft(q [3]float64, depth float64) float64 {
 	s := [3]float64{(v[0]/r*40 + v[0]*0.3) * foliaStretch[0], v[1]/r*40 + v[1]*0.3, v[2]/r*40 + v[2]*0.3}
 	n := a.folia.at(s[0]*a.foliaFreq, s[1]*a.foliaFreq, s[2]*a.foliaFreq)
 	ds := math.Abs(n) / (a.foliaGrad / 1.4)
-	over := math.Max(0, depth-8)
+	over := max(0, depth-8)
 	return math.Sqrt(ds*ds+over*over) - 0.3
 }
 
@@ -409,7 +414,7 @@ func (a *anatomy) sample(p [3]float64, h float64, tab *[numTissues][4]float32, l
 		st := a.skullT * (1 + 0.15*a.texture.at(q[0]/40, q[1]/40, q[2]/40))
 		c.over(&tab[Skull], Skull, e-(a.csfT+st), h)
 		if st > 4 {
-			c.over(&tab[Fat], Fat, math.Max(e-(a.csfT+st-1.6), a.csfT+1.6-e), h)
+			c.over(&tab[Fat], Fat, max(e-(a.csfT+st-1.6), a.csfT+1.6-e), h)
 		}
 	}
 	// Orbits: fat around the globes.
@@ -455,7 +460,7 @@ func (a *anatomy) sample(p [3]float64, h float64, tab *[numTissues][4]float32, l
 		depth := -dCer
 		cleft := a.sulcalCleft(q, depth)
 		c.over(&tab[CSF], CSF, cleft, h)
-		c.over(val(WM), WM, a.gmT-math.Min(depth, cleft), h)
+		c.over(val(WM), WM, a.gmT-min(depth, cleft), h)
 		if math.Abs(q[0]) < 42 && q[1] > -75 && q[1] < 45 && q[2] > -35 && q[2] < 40 {
 			c.over(val(DeepGM), DeepGM, a.deepGMDist(q), h)
 			c.over(&tab[Ventricle], Ventricle, a.ventricleDist(q), h)
@@ -468,7 +473,7 @@ func (a *anatomy) sample(p [3]float64, h float64, tab *[numTissues][4]float32, l
 		depth := -dCbl
 		fc := a.foliumCleft(q, depth)
 		c.over(&tab[CSF], CSF, fc, h)
-		c.over(val(WM), WM, 1.4-math.Min(depth, fc), h)
+		c.over(val(WM), WM, 1.4-min(depth, fc), h)
 	}
 	if dStem < 0.5*h {
 		c.over(val(Brainstem), Brainstem, dStem, h)
@@ -514,7 +519,7 @@ func (a *anatomy) vesselDist(q [3]float64, e float64) float64 {
 			zt := tentZ(q[0], q[1]) - 4
 			w := smoothstep(-40, -55, q[1])
 			d := math.Sqrt((q[2]-zt)*(q[2]-zt)+(e-ec)*(e-ec)) - rs*w
-			best = math.Min(best, d)
+			best = min(best, d)
 		}
 	}
 	if d := a.vessels.dist(q); d < best {

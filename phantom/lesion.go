@@ -137,7 +137,7 @@ func (s *LesionShape) VolumeMM3() float64 {
 func (s *LesionShape) MaxRadiusMM() float64 {
 	m := 0.0
 	for i := 0; i < len(sphereDirs); i += 4 {
-		m = math.Max(m, s.radiusLocal(sphereDirs[i]))
+		m = max(m, s.radiusLocal(sphereDirs[i]))
 	}
 	return m * 1.05
 }
@@ -266,7 +266,7 @@ func newLesionModel(l *Lesion) *lesionModel {
 		m.coreTissue = Haemorrhage
 	}
 	m.maxR = l.Shape.MaxRadiusMM()
-	m.reach = math.Max(m.maxR, m.oedemaR*1.4) + 4
+	m.reach = max(m.maxR, m.oedemaR*1.4) + 4
 	return m
 }
 

@@ -132,7 +132,7 @@ func newDeformation(rng *rand.Rand, lo, hi [3]float64, step, amplitude float64) 
 				}
 				for c := 0; c < 3; c++ {
 					s[c] /= cnt
-					maxAbs = math.Max(maxAbs, math.Abs(s[c]))
+					maxAbs = max(maxAbs, math.Abs(s[c]))
 				}
 				f.data[idx(i, j, k)] = s
 			}
@@ -188,8 +188,8 @@ func smoothstep(e0, e1, x float64) float64 {
 // smin is a smooth minimum (polynomial, blending radius k mm): the union of
 // two signed-distance shapes with a rounded seam.
 func smin(a, b, k float64) float64 {
-	h := math.Max(k-math.Abs(a-b), 0) / k
-	return math.Min(a, b) - h*h*k*0.25
+	h := max(k-math.Abs(a-b), 0) / k
+	return min(a, b) - h*h*k*0.25
 }
 
 // smax is the matching smooth maximum (intersection).
@@ -203,7 +203,7 @@ func segDist(p, a, b [3]float64) float64 {
 	t := 0.0
 	if l2 > 0 {
 		t = (ap[0]*ab[0] + ap[1]*ab[1] + ap[2]*ab[2]) / l2
-		t = math.Max(0, math.Min(1, t))
+		t = max(0, min(1, t))
 	}
 	dx := ap[0] - t*ab[0]
 	dy := ap[1] - t*ab[1]
@@ -218,7 +218,7 @@ func ellipsoidDist(p, c, r [3]float64) float64 {
 	x, y, z := (p[0]-c[0])/r[0], (p[1]-c[1])/r[1], (p[2]-c[2])/r[2]
 	k0 := math.Sqrt(x*x + y*y + z*z)
 	if k0 == 0 {
-		return -math.Min(r[0], math.Min(r[1], r[2]))
+		return -min(r[0], min(r[1], r[2]))
 	}
 	x2, y2, z2 := x/r[0], y/r[1], z/r[2]
 	k1 := math.Sqrt(x2*x2 + y2*y2 + z2*z2)

@@ -463,6 +463,7 @@ func BenchmarkGenerateFull(b *testing.B)  { benchGenerate(b, Full) }
 func benchGenerate(b *testing.B, size Size) {
 	o := DefaultOptions(size)
 	voxels := 0
+	cpu0, okCPU := cpuTime()
 	for i := 0; i < b.N; i++ {
 		o.Seed = int64(i)
 		c, err := Generate(o)
@@ -474,6 +475,9 @@ func benchGenerate(b *testing.B, size Size) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/case")
+	if cpu1, ok := cpuTime(); ok && okCPU {
+		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N), "cpu-s/case")
+	}
 	b.ReportMetric(float64(voxels)/b.Elapsed().Seconds(), "voxels/s")
 }
 

@@ -22,7 +22,7 @@ type model struct {
 
 // buildModel composites the head at every model voxel.
 func buildModel(head headModel, t1c volume.Grid, h float64, tab *[numTissues][4]float32, lesions []*lesionModel) *model {
-	pad := int(math.Ceil(10 / h))
+	pad := int(math.Ceil(7 / h))
 	g := volume.Grid{Affine: t1c.Affine.Mul(volume.Diagonal([3]float64{1, 1, 1},
 		[3]float64{-float64(pad), -float64(pad), -float64(pad)}))}
 	for a := 0; a < 3; a++ {

@@ -35,11 +35,11 @@ func (v *vesselSet) index() {
 	v.dims[2] = int(280/v.cell) + 1
 	v.cells = make([][]int32, v.dims[0]*v.dims[1]*v.dims[2])
 	for si, s := range v.segs {
-		r := math.Max(s.ra, s.rb) + 2
+		r := max(s.ra, s.rb) + 2
 		var lo, hi [3]int
 		for a := 0; a < 3; a++ {
-			lo[a] = v.clampCell(a, (math.Min(s.a[a], s.b[a])-r-v.origin[a])/v.cell)
-			hi[a] = v.clampCell(a, (math.Max(s.a[a], s.b[a])+r-v.origin[a])/v.cell)
+			lo[a] = v.clampCell(a, (min(s.a[a], s.b[a])-r-v.origin[a])/v.cell)
+			hi[a] = v.clampCell(a, (max(s.a[a], s.b[a])+r-v.origin[a])/v.cell)
 		}
 		for k := lo[2]; k <= hi[2]; k++ {
 			for j := lo[1]; j <= hi[1]; j++ {
