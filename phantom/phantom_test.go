@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -85,6 +86,13 @@ func TestDeterministicPerSeed(t *testing.T) {
 	c := smallCase(t, 12, nil)
 	if bytes.Equal(caseBytes(a), caseBytes(c)) {
 		t.Fatal("different seeds gave identical cases")
+	}
+	// The parallel split of the work does not change the result.
+	prev := runtime.GOMAXPROCS(1)
+	d := smallCase(t, 11, nil)
+	runtime.GOMAXPROCS(prev)
+	if !bytes.Equal(caseBytes(a), caseBytes(d)) {
+		t.Fatal("one CPU and several gave different images")
 	}
 }
 
