@@ -158,23 +158,29 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	// bridges first, until the brain keeps clear of the head's surface.
 	surface := innerHead(head, dims, sp)
 	var brain []bool
-search:
+	// Unlimited growth through ever more opened tissue masks first; then
+	// growth limited to a geodesic distance from the core, which stops
+	// before the far side of a long bridge (coarse voxels blur the thin
+	// dark band of CSF and inner table into tissue-like values).
+	type attempt struct{ open, reach float64 }
+	var attempts []attempt
 	for _, r := range []float64{0, 1, 1.5, 2, 3} {
-		t := tissue
-		if r > 0 {
-			t = imgops.Open(tissue, dims, sp, r)
+		attempts = append(attempts, attempt{r, math.Inf(1)})
+	}
+	for _, reach := range []float64{40, 25, 15} {
+		attempts = append(attempts, attempt{1, reach})
+	}
+	opened := map[float64][]bool{0: tissue}
+	for _, a := range attempts {
+		t, ok := opened[a.open]
+		if !ok {
+			t = imgops.Open(tissue, dims, sp, a.open)
+			opened[a.open] = t
 		}
-		// Unlimited growth first; then growth limited to a geodesic
-		// distance from the core, which stops before a bridge's far side
-		// when the bridge is long (coarse voxels blur the thin dark band of
-		// CSF and inner table into tissue-like values).
-		for _, reach := range []float64{math.Inf(1), 40, 25, 15} {
-			brain = growWithin(core, t, dims, sp, reach)
-			if !leaks(brain, surface) {
-				break search
-			}
+		if b := growWithin(core, t, dims, sp, a.reach); !leaks(b, surface) {
+			brain = b
+			break
 		}
-		brain = nil
 	}
 	if brain == nil {
 		// Every growth leaked: regrow only as far as the erosion went.
@@ -446,7 +452,8 @@ func protectLesions(brain []bool, im Images, tHigh, reach float64) []bool {
 	found := false
 	for i := range cand {
 		c, t := float64(im.T1c.Data[i]), float64(im.T1.Data[i])
-		enh := near[i] && !brain[i] && c > tHigh && c > 1.5*t
+		// t > 0: outside the T1's field of view there is no ratio to take.
+		enh := near[i] && !brain[i] && t > 0 && c > tHigh && c > 1.5*t
 		cand[i] = brain[i] || enh
 		found = found || enh
 	}
