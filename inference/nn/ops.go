@@ -160,8 +160,10 @@ func (f PReLU) into(y *Tensor, in []*Tensor) *Tensor {
 		s := a.Data[c]
 		dst := y.Data[lo:hi]
 		for i, v := range x.Data[lo:hi] {
-			// Branch-free: the sign of activations is unpredictable.
-			dst[i] = max(v, 0) + s*min(v, 0)
+			// Branch-free (the sign of activations is unpredictable): the
+			// sign bit picks the factor 1 or s, exactly.
+			neg := float32(math.Float32bits(v) >> 31)
+			dst[i] = v * ((1 - neg) + neg*s)
 		}
 	})
 	return y
