@@ -20,7 +20,7 @@ type anatomy struct {
 
 	sulci, folia, texture *perlin
 	sulcFreq, sulcGrad    float64
-	foliaFreq, foliaGrad  float64
+	foliaFreq             float64
 
 	cerC, cerAx [3]float64
 	csfT        float64 // extra-axial CSF (atrophy widens it)
@@ -70,14 +70,11 @@ func newAnatomy(rng *rand.Rand, o Options, headCentre [3]float64, p *Params) *an
 	a.deform = newDeformation(rng, [3]float64{-110, -130, -150}, [3]float64{110, 130, 110}, 16, 3.5*v)
 
 	a.sulcFreq = 1.0 / 12
-	a.sulcGrad = gradNorm(a.sulci, a.sulcFreq, 70, [3]float64{1, 1, 1}) * 1.1
-	a.foliaFreq = 1.0 / 7
-	a.foliaGrad = gradNorm(a.folia, a.foliaFreq, 40, foliaStretch)
+	a.sulcGrad = gradNorm(a.sulci, a.sulcFreq, 70) * 1.1
+	a.foliaFreq = 1.0 / 5
 	a.vessels = newVesselSet(rng, a)
 	return a
 }
-
-var foliaStretch = [3]float64{0.2, 1, 1}
 
 // sulcRadial is how much slower the sulcal noise varies along the radius
 // than across it.
@@ -86,7 +83,7 @@ const sulcRadial = 0.45
 // gradNorm estimates the mean gradient magnitude (per mm of the radial
 // projection) of the two-octave noise, so that |N|/grad approximates the
 // distance to its zero sheets.
-func gradNorm(n *perlin, freq, radius float64, stretch [3]float64) float64 {
+func gradNorm(n *perlin, freq, radius float64) float64 {
 	rng := rand.New(rand.NewPCG(1, 2))
 	sum := 0.0
 	const m = 400
@@ -94,7 +91,7 @@ func gradNorm(n *perlin, freq, radius float64, stretch [3]float64) float64 {
 	for i := 0; i < m; i++ {
 		var s [3]float64
 		for c := range s {
-			s[c] = (rng.Float64() - 0.5) * 2 * radius * stretch[c]
+			s[c] = (rng.Float64() - 0.5) * 2 * radius
 		}
 		f := func(s [3]float64) float64 { return octaves(n, s, freq) }
 		var g2 float64
@@ -102,9 +99,6 @@ func gradNorm(n *perlin, freq, radius float64, stretch [3]float64) float64 {
 			s2 := s
 			s2[c] += eps
 			d := (f(s2) - f(s)) / eps
-			if stretch[c] < 1 {
-				d *= stretch[c]
-			}
 			g2 += d * d
 		}
 		// Only the two tangential components count on the projected sphere.
@@ -287,8 +281,8 @@ func (a *anatomy) deepGMDist(q [3]float64) float64 {
 // The lateral ventricle of one side as tubes: frontal horn, body, atrium,
 // occipital and temporal horns (x >= 0; mirrored).
 var ventPaths = [][]tubePoint{
-	{{[3]float64{6, 32, 6}, 3.4}, {[3]float64{6.5, 18, 13}, 4.2}, {[3]float64{7, 0, 17}, 3.8},
-		{[3]float64{10, -22, 18}, 4}, {[3]float64{18, -36, 13}, 6}, {[3]float64{19, -52, 8}, 3.6},
+	{{[3]float64{5, 32, 6}, 3.4}, {[3]float64{5.5, 18, 13}, 4.2}, {[3]float64{6, 0, 17}, 3.8},
+		{[3]float64{9, -22, 18}, 4}, {[3]float64{18, -36, 13}, 6}, {[3]float64{19, -52, 8}, 3.6},
 		{[3]float64{13, -66, 6}, 1.5}},
 	{{[3]float64{17, -36, 13}, 4}, {[3]float64{27, -34, -2}, 2.6}, {[3]float64{31, -20, -14}, 2.2},
 		{[3]float64{29, -4, -20}, 1.8}},
@@ -310,7 +304,7 @@ func (a *anatomy) ventricleDist(q [3]float64) float64 {
 		}
 	}
 	// The septum pellucidum keeps the lateral ventricles apart.
-	best = max(best, 0.8-math.Abs(q[0]))
+	best = max(best, 0.6-math.Abs(q[0]))
 	// Third ventricle: a midline slit.
 	best = min(best, ellipsoidDist(q, [3]float64{0, -8, 2}, [3]float64{1.2 * a.vent, 14, 9}))
 	return best
@@ -334,21 +328,32 @@ func (a *anatomy) choroidDist(q [3]float64) float64 {
 	return best
 }
 
-// folium is the distance to the CSF between cerebellar folia: thin sheets
-// running across the cerebellum (noise stretched along x), radiating from
-// its centre.
+// foliumCleft is the distance to the CSF between cerebellar folia. Folia
+// are leaves that run across the cerebellum (along x) and fan out around
+// its transverse axis, so the noise is read along the angle in the y-z
+// plane (slowly varying with x and depth): lines across in axial and
+// coronal sections, a branching tree in sagittal ones.
 func (a *anatomy) foliumCleft(q [3]float64, depth float64) float64 {
 	if depth > 12 {
 		return 20
 	}
-	v := [3]float64{q[0], q[1] + 55, q[2] + 28}
-	r := math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2])
-	if r < 1 {
+	vy, vz := q[1]+52, q[2]+30
+	r := math.Sqrt(vy*vy + vz*vz)
+	if r < 2 {
 		return 20
 	}
-	s := [3]float64{(v[0]/r*40 + v[0]*0.3) * foliaStretch[0], v[1]/r*40 + v[1]*0.3, v[2]/r*40 + v[2]*0.3}
-	n := a.folia.at(s[0]*a.foliaFreq, s[1]*a.foliaFreq, s[2]*a.foliaFreq)
-	ds := math.Abs(n) / (a.foliaGrad / 1.4)
+	theta := math.Atan2(vz, vy)
+	const arc = 30.0 // mm per radian at which the pattern is laid out
+	n := func(th float64) float64 {
+		return a.folia.at(th*arc*a.foliaFreq, q[0]*0.025+r*0.04, 7.7)
+	}
+	n0 := n(theta)
+	const dth = 0.01
+	g := math.Abs(n(theta+dth)-n0) / (dth * r) // per mm along the arc
+	if g < 1e-6 {
+		return 20
+	}
+	ds := math.Abs(n0) / g
 	over := max(0, depth-8)
 	return math.Sqrt(ds*ds+over*over) - 0.3
 }
