@@ -219,6 +219,10 @@ func (c *CPU) Conv3DBackwardData(dx []float32, xs Shape5, dy []float32, w []floa
 	ys := ConvOut(xs, cout, k)
 	cin, t := xs[1], k*k*k
 	checkConv(xs, cout, k, map[string][2]int{"dx": {len(dx), xs.Len()}, "dy": {len(dy), ys.Len()}, "w": {len(w), cout * cin * t}})
+	if k == 3 && c.winograd && cout*t >= c.packBelow {
+		c.backwardDataAsConv(dx, xs, dy, w, cout, k)
+		return
+	}
 	wr := tapMajor(w, cout, cin, t)
 	off := taps(xs, k)
 	S := xs.Spatial()
@@ -288,4 +292,31 @@ func (c *CPU) Conv3DBackwardFilter(dw, db []float32, x []float32, xs Shape5, dy 
 			db[o] = float32(s)
 		}
 	}
+}
+
+// backwardDataAsConv computes the data gradient as the forward convolution
+// (and so its fast paths) of dy padded by k-1 on every side with the
+// weights transposed (cout <-> cin) and flipped in space.
+func (c *CPU) backwardDataAsConv(dx []float32, xs Shape5, dy []float32, w []float32, cout, k int) {
+	ys := ConvOut(xs, cout, k)
+	cin, t := xs[1], k*k*k
+	ps := Shape5{xs[0], cout, xs[2] + k - 1, xs[3] + k - 1, xs[4] + k - 1}
+	pad := make([]float32, ps.Len())
+	p := k - 1
+	for nc := 0; nc < xs[0]*cout; nc++ {
+		for z := 0; z < ys[2]; z++ {
+			for y := 0; y < ys[3]; y++ {
+				copy(pad[((nc*ps[2]+z+p)*ps[3]+y+p)*ps[4]+p:][:ys[4]], dy[((nc*ys[2]+z)*ys[3]+y)*ys[4]:][:ys[4]])
+			}
+		}
+	}
+	wf := make([]float32, len(w))
+	for o := 0; o < cout; o++ {
+		for i := 0; i < cin; i++ {
+			for j := 0; j < t; j++ {
+				wf[(i*cout+o)*t+t-1-j] = w[(o*cin+i)*t+j]
+			}
+		}
+	}
+	c.Conv3D(dx, pad, ps, wf, cin, k, nil)
 }

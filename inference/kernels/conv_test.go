@@ -109,8 +109,13 @@ func TestConv3DMatchesNaive(t *testing.T) {
 // dx[i] = sum_j dy[j] dy_j/dx_i, computed by perturbing one input at a time
 // through the linear map (exact, since the convolution is linear).
 func TestConv3DBackwardMatchesAdjoint(t *testing.T) {
+	checkAdjoint(t, Shape5{2, 3, 5, 4, 6}, 2, 3)
+	// Six filters: the data gradient goes through the forward's fast paths.
+	checkAdjoint(t, Shape5{1, 4, 5, 6, 5}, 6, 3)
+}
+
+func checkAdjoint(t *testing.T, xs Shape5, cout, k int) {
 	r := rand.New(rand.NewPCG(3, 4))
-	xs, cout, k := Shape5{2, 3, 5, 4, 6}, 2, 3
 	cin := xs[1]
 	x := randSlice(r, xs.Len())
 	w := randSlice(r, cout*cin*k*k*k)
