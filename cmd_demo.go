@@ -53,7 +53,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "Metascope demo workspace: %s (not a medical device)\n", *dir)
-	opts := app.Options{Reader: *reader, Demo: &d, CheckpointEvery: guiCheckpoint, FindCandidates: guiInfer}
+	opts := app.Options{Reader: *reader, Demo: &d, CheckpointEvery: guiCheckpoint, FindCandidates: guiInfer, Preprocess: guiPreprocess}
 	if err := app.Run(*dir, opts); err != nil {
 		fmt.Fprintf(stderr, "metascope demo: %v\n", err)
 		return exitError

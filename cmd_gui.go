@@ -42,7 +42,7 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	opts := app.Options{Reader: *reader, CheckpointEvery: guiCheckpoint, FindCandidates: guiInfer}
+	opts := app.Options{Reader: *reader, CheckpointEvery: guiCheckpoint, FindCandidates: guiInfer, Preprocess: guiPreprocess}
 	if *dir == "" {
 		last, lastReader, ok := app.LastWorkspace()
 		if !ok {
@@ -65,12 +65,22 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 // GUI and the command cannot differ. It reports no fine progress (the
 // command's bar is for terminals) and cannot be cancelled midway.
 func guiInfer(ctx context.Context, dir, caseName string, progress job.Progress) error {
+	return guiCommand(ctx, cmdInfer, "preprocessing and the model's folds", dir, caseName, progress)
+}
+
+// guiPreprocess is the workstation's Case > Align sequences: the code of
+// 'metascope preprocess --workspace DIR --case NAME'.
+func guiPreprocess(ctx context.Context, dir, caseName string, progress job.Progress) error {
+	return guiCommand(ctx, cmdPreprocess, "bias, registration, skull strip", dir, caseName, progress)
+}
+
+func guiCommand(ctx context.Context, cmd func([]string, io.Writer, io.Writer) int, stage, dir, caseName string, progress job.Progress) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	progress("preprocessing and the model's folds", 0)
+	progress(stage, 0)
 	var stderr bytes.Buffer
-	if code := cmdInfer([]string{"--workspace", dir, "--case", caseName, "--quiet"}, io.Discard, &stderr); code != exitOK {
+	if code := cmd([]string{"--workspace", dir, "--case", caseName, "--quiet"}, io.Discard, &stderr); code != exitOK {
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = fmt.Sprintf("exit code %d", code)

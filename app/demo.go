@@ -77,7 +77,11 @@ func MissingDemoCases(ws *workspace.Workspace, o DemoOptions) []int {
 // MakeDemoCases generates the missing phantom cases and imports each into
 // ws like any other case (images only; the ground truth stays out of the
 // workspace, as it would for real patients). done is called after each case.
-func MakeDemoCases(ctx context.Context, ws *workspace.Workspace, o DemoOptions, progress job.Progress, done func(name string)) error {
+//
+// With align set (the code of 'metascope preprocess'), each case is
+// preprocessed before it is announced, so that its sequences are shown
+// registered to the T1c.
+func MakeDemoCases(ctx context.Context, ws *workspace.Workspace, o DemoOptions, progress job.Progress, done func(name string), align func(ctx context.Context, dir, caseName string, progress job.Progress) error) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
@@ -116,6 +120,12 @@ func MakeDemoCases(ctx context.Context, ws *workspace.Workspace, o DemoOptions, 
 		if err != nil {
 			return fmt.Errorf("demo case %s: %w", name, err)
 		}
+		if align != nil {
+			progress(fmt.Sprintf("registering %s (%d of %d)", name, n+1, len(missing)), (float64(n)+0.5)/float64(len(missing)))
+			if err := align(ctx, ws.Dir(), name, func(string, float64) {}); err != nil {
+				return fmt.Errorf("demo case %s: preprocessing: %w", name, err)
+			}
+		}
 		if done != nil {
 			done(name)
 		}
@@ -141,7 +151,7 @@ func (w *Workstation) startDemoJob(o DemoOptions) {
 					w.OpenCase(name)
 				}
 			})
-		})
+		}, w.opts.Preprocess)
 	})
 	if err != nil {
 		w.showError(err)

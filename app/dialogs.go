@@ -73,7 +73,7 @@ func (w *Workstation) importDialog() {
 		})
 		items = append(items, widget.NewFormItem(s.Title(), container.NewBorder(nil, nil, nil, browse, e)))
 	}
-	dialog.ShowForm("Import case", "Import", "Cancel", items, func(ok bool) {
+	d := dialog.NewForm("Import case", "Import", "Cancel", items, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -97,6 +97,8 @@ func (w *Workstation) importDialog() {
 			w.showError(err)
 		}
 	}, w.win)
+	d.Resize(fyne.NewSize(720, d.MinSize().Height))
+	d.Show()
 }
 
 // switchReaderDialog picks another reader of the workspace.
@@ -107,7 +109,7 @@ func (w *Workstation) switchReaderDialog() {
 	}
 	sel := widget.NewSelectEntry(names)
 	sel.SetText(w.reader)
-	dialog.ShowForm("Switch reader", "Switch", "Cancel", []*widget.FormItem{widget.NewFormItem("Reader", sel)}, func(ok bool) {
+	d := dialog.NewForm("Switch reader", "Switch", "Cancel", []*widget.FormItem{widget.NewFormItem("Reader", sel)}, func(ok bool) {
 		if !ok || sel.Text == w.reader {
 			return
 		}
@@ -115,4 +117,6 @@ func (w *Workstation) switchReaderDialog() {
 			w.showError(fmt.Errorf("switch reader: %w", err))
 		}
 	}, w.win)
+	d.Resize(fyne.NewSize(360, d.MinSize().Height))
+	d.Show()
 }

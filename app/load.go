@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"metascope/job"
+	"metascope/preprocess"
 	"metascope/segedit"
 	"metascope/viewer"
 	"metascope/volume"
@@ -63,6 +64,9 @@ type caseData struct {
 	session  *segedit.Session
 	layers   []*layer // drawn in order: later on top
 	warnings []string
+	// aligned reports whether T1, T2 and FLAIR are shown through the
+	// case's registration (preproc/) rather than by world coordinates.
+	aligned bool
 }
 
 // own is the reader's editable layer.
@@ -112,6 +116,23 @@ func loadCase(ctx context.Context, req loadRequest, progress job.Progress) (cd *
 	}
 	cd.grid = ref.Grid
 	cd.images[volume.T1c] = ref
+	// With a preprocessed folder, the other sequences are shown through
+	// their rigid registration to the T1c; without one, by the scanner's
+	// world coordinates alone (patients move between sequences).
+	var pre *preprocess.Result
+	if _, serr := os.Stat(filepath.Join(req.c.PreprocDir(), preprocess.ManifestFile)); serr == nil {
+		progress("reading the registration", 0)
+		r, perr := preprocess.ReadResult(req.c.PreprocDir())
+		switch {
+		case perr != nil:
+			cd.warnings = append(cd.warnings, perr.Error())
+		case !r.ReferenceGrid.SameGeometry(cd.grid, 1e-4):
+			cd.warnings = append(cd.warnings, fmt.Sprintf("%s: made from another T1c; not used", req.c.PreprocDir()))
+		default:
+			pre = r
+			cd.aligned = true
+		}
+	}
 	for i, s := range volume.Sequences {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -124,7 +145,11 @@ func loadCase(ctx context.Context, req loadRequest, progress job.Progress) (cd *
 		if err != nil {
 			return nil, fmt.Errorf("open case %s: %w", req.c.Name(), err)
 		}
-		if !v.Grid.SameGeometry(cd.grid, 1e-4) {
+		switch {
+		case pre != nil:
+			// Through the case's registration, in one interpolation.
+			v = pre.AlignToReference(s, v)
+		case !v.Grid.SameGeometry(cd.grid, 1e-4):
 			// Resampled once, by world coordinates: the reader draws in
 			// the T1c grid and every sequence is shown there.
 			v = volume.Resample(v, cd.grid)
@@ -132,8 +157,17 @@ func loadCase(ctx context.Context, req loadRequest, progress job.Progress) (cd *
 		cd.images[s] = v
 	}
 	progress("intensity histograms", 4.0/6)
+	// Automatic windows come from the brain's intensities when the brain
+	// mask is known (scalp fat and marrow would skew them), else from the
+	// whole head.
+	var brain *volume.Label
+	if pre != nil && pre.BrainMask != nil {
+		if m, merr := pre.LabelToReference(pre.BrainMask); merr == nil && m.Count() > 0 {
+			brain = m
+		}
+	}
 	for _, s := range volume.Sequences {
-		cd.hist[s] = viewer.NewHistogram(cd.images[s], nil)
+		cd.hist[s] = viewer.NewHistogram(cd.images[s], brain)
 	}
 	progress("labels", 5.0/6)
 	sess, err := segedit.OpenSession(segedit.SessionOptions{

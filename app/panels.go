@@ -74,6 +74,7 @@ func (w *Workstation) buildToolbar() fyne.CanvasObject {
 		names[i] = l.String()
 	}
 	w.ui.layoutSel = widget.NewSelect(names, func(s string) {
+		defer w.unfocus()
 		for _, l := range Layouts {
 			if l.String() == s && l != w.layout {
 				w.SetLayout(l)
@@ -112,6 +113,8 @@ func (w *Workstation) buildMenu() *fyne.MainMenu {
 	caseMenu := fyne.NewMenu("Case",
 		fyne.NewMenuItem("Next case", func() { w.stepCase(1) }),
 		fyne.NewMenuItem("Previous case", func() { w.stepCase(-1) }),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Align sequences (preprocess)…", w.AlignSequences),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Submit my labels", w.submit),
 		fyne.NewMenuItem("Reopen my labels (in progress)", w.reopenLabels),
@@ -366,6 +369,7 @@ func (w *Workstation) refreshLayers() {
 		vis := widget.NewCheck(l.name, func(on bool) {
 			l.visible = on
 			w.redraw()
+			w.unfocus()
 		})
 		vis.Checked = l.visible
 		swatch := canvas.NewRectangle(l.color)
@@ -377,6 +381,7 @@ func (w *Workstation) refreshLayers() {
 			swatch.FillColor = l.color
 			swatch.Refresh()
 			w.redraw()
+			w.unfocus()
 		}
 		colorCell := container.NewStack(colorBtn, container.NewCenter(swatch))
 		op := widget.NewSlider(0, 1)
@@ -386,9 +391,11 @@ func (w *Workstation) refreshLayers() {
 			l.opacity = v
 			w.redraw()
 		}
+		op.OnChangeEnded = func(float64) { w.unfocus() }
 		outline := widget.NewCheck("outline", func(on bool) {
 			l.outline = on
 			w.redraw()
+			w.unfocus()
 		})
 		outline.Checked = l.outline
 		row := container.NewBorder(nil, nil, colorCell, outline, vis)
@@ -432,16 +439,26 @@ func (w *Workstation) refreshTools() {
 	sl := widget.NewSlider(0, 25)
 	sl.Step = 0.5
 	sl.Value = e.BrushRadiusMM
-	sl.OnChangeEnded = func(v float64) { w.SetBrushRadius(v) }
+	sl.OnChangeEnded = func(v float64) {
+		w.SetBrushRadius(v)
+		w.unfocus()
+	}
 	sl.OnChanged = func(v float64) { size.SetText(fmt.Sprintf("Brush radius %.1f mm", v)) }
 	dim := widget.NewRadioGroup([]string{"2D disc", "3D sphere"}, func(s string) {
 		e.Brush3D = s == "3D sphere"
+		w.unfocus()
 	})
 	dim.Horizontal = true
 	dim.Selected = map[bool]string{false: "2D disc", true: "3D sphere"}[e.Brush3D]
-	fill3d := widget.NewCheck("3D fill / holes", func(on bool) { e.Fill3D = on })
+	fill3d := widget.NewCheck("3D fill / holes", func(on bool) {
+		e.Fill3D = on
+		w.unfocus()
+	})
 	fill3d.Checked = e.Fill3D
-	over := widget.NewCheck("Overwrite other labels", func(on bool) { e.Overwrite = on })
+	over := widget.NewCheck("Overwrite other labels", func(on bool) {
+		e.Overwrite = on
+		w.unfocus()
+	})
 	over.Checked = e.Overwrite
 	box.Add(widget.NewLabel("Active: " + w.currentTool().String()))
 	box.Add(size)
@@ -456,6 +473,7 @@ func (w *Workstation) refreshTools() {
 	}
 	thr := widget.NewCheck("Intensity range", func(on bool) {
 		e.ThresholdOn = on
+		w.unfocus()
 		w.applyTool()
 		w.refreshTools()
 	})
@@ -485,9 +503,12 @@ func (w *Workstation) refreshTools() {
 			e.ThresholdHi = float32(math.Max(v, float64(e.ThresholdLo)))
 			update()
 		}
+		loS.OnChangeEnded = func(float64) { w.unfocus() }
+		hiS.OnChangeEnded = func(float64) { w.unfocus() }
 		box.Add(container.NewBorder(nil, nil, widget.NewLabel("low"), nil, loS))
 		box.Add(container.NewBorder(nil, nil, widget.NewLabel("high"), nil, hiS))
 		seqSel.OnChanged = func(s string) {
+			defer w.unfocus()
 			q, err := volume.ParseSequence(strings.ToLower(s))
 			if err != nil || q == e.ThresholdSeq {
 				return
@@ -511,6 +532,7 @@ func (w *Workstation) refreshUndo() {}
 func (w *Workstation) buildLesionTable() {
 	w.ui.lesionSum = widget.NewLabel("")
 	w.ui.lesionOf = widget.NewSelect(nil, func(name string) {
+		defer w.unfocus()
 		if w.cd == nil {
 			return
 		}
@@ -645,7 +667,7 @@ func (w *Workstation) updateInfo() {
 		case w.loading != "":
 			w.ui.infoText.SetText("Loading " + w.loading + "…")
 		case w.jobs.Busy():
-			w.ui.infoText.SetText("No case open yet.\n\nThe demo cases are being made (about 20 s each at full size);\neach appears in the case list when ready.")
+			w.ui.infoText.SetText("No case open yet.\n\nThe demo cases are being made (about a minute each at full size,\nregistration included);\neach appears in the case list when ready.")
 		default:
 			w.ui.infoText.SetText("No case open.\n\nPick a case on the left.")
 		}
@@ -655,7 +677,13 @@ func (w *Workstation) updateInfo() {
 	sp := g.Spacing()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\nT1c grid %d x %d x %d, %.2g x %.2g x %.2g mm\n", w.cd.c.Name(), g.Dims[0], g.Dims[1], g.Dims[2], sp[0], sp[1], sp[2])
-	fmt.Fprintf(&b, "Display: %s\n\nWindow / level\n", w.orient)
+	fmt.Fprintf(&b, "Display: %s\n", w.orient)
+	if w.cd.aligned {
+		b.WriteString("T1, T2, FLAIR: registered to the T1c (preproc/)\n")
+	} else {
+		b.WriteString("T1, T2, FLAIR: NOT registered, placed by scanner\ncoordinates only (Case > Align sequences)\n")
+	}
+	b.WriteString("\nWindow / level\n")
 	for _, s := range volume.Sequences {
 		lo, hi := w.wl[s].Range()
 		fmt.Fprintf(&b, "  %-6s %s … %s (%s)\n", s.Title(), viewer.FormatIntensity(lo), viewer.FormatIntensity(hi), viewer.Presets[w.preset[s]])
@@ -715,4 +743,33 @@ func (w *Workstation) FindCandidates() {
 		return
 	}
 	w.info("Find candidates", "The model is running on "+name+" (preprocessing first if needed); the candidates appear as layers when it is done.\n\n"+aiDisclaimer)
+}
+
+// AlignSequences preprocesses the open case (registration of T1, T2 and
+// FLAIR to the T1c among the rest) in the background and reopens it, so
+// that every sequence lines up with the labels.
+func (w *Workstation) AlignSequences() {
+	if w.cd == nil {
+		return
+	}
+	name, dir := w.cd.c.Name(), w.ws.Dir()
+	if w.opts.Preprocess == nil {
+		w.info("Align sequences", "Run in a terminal:\n\n  metascope preprocess --workspace "+dir+" --case "+name+"\n\nthen reopen the case.")
+		return
+	}
+	run := w.opts.Preprocess
+	err := w.jobs.Start("Preprocessing "+name, func(ctx context.Context, p job.Progress) error {
+		if err := run(ctx, dir, name, p); err != nil {
+			return err
+		}
+		fyne.Do(func() {
+			if w.cd != nil && w.cd.c.Name() == name {
+				w.OpenCase(name)
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		w.showError(err)
+	}
 }

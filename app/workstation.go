@@ -43,6 +43,9 @@ type Options struct {
 	// and writes its candidates (the same code as 'metascope infer'). Nil
 	// leaves the AI menu's "Find candidates" explaining how to run it.
 	FindCandidates func(ctx context.Context, dir, caseName string, progress job.Progress) error
+	// Preprocess writes a case's preproc/ folder (the same code as
+	// 'metascope preprocess'); its registration aligns the sequences.
+	Preprocess func(ctx context.Context, dir, caseName string, progress job.Progress) error
 
 	// onLoaded, for tests, is called on the UI goroutine after each case
 	// load finishes.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"metascope/lesion"
+	"metascope/preprocess"
 	"metascope/segedit"
 	"metascope/viewer"
 	"metascope/volume"
@@ -665,5 +667,58 @@ func TestInterpolateAndFillHolesThroughTheApp(t *testing.T) {
 		if !found {
 			t.Errorf("%s %s does not draw the reader's label", sl.seq.Title(), sl.plane)
 		}
+	}
+}
+
+func TestPreprocessedCaseShowsRegisteredSequences(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: preprocessing takes seconds")
+	}
+	dir := smallDemo(t)
+	ws, err := workspace.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ws.Case("demo-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in preprocess.Inputs
+	for _, s := range volume.Sequences {
+		if in.Images[s], err = nifti.ReadVolume(c.ImagePath(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	po := preprocess.DefaultOptions()
+	po.SkipBias, po.SpacingMM = true, 3
+	res, err := preprocess.Run(context.Background(), in, po, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := preprocess.WriteResult(c.PreprocDir(), res); err != nil {
+		t.Fatal(err)
+	}
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	if !w.cd.aligned {
+		t.Fatal("the case's registration was not used")
+	}
+	for _, s := range []volume.Sequence{volume.T1, volume.T2, volume.FLAIR} {
+		want := res.AlignToReference(s, in.Images[s])
+		plain := volume.Resample(in.Images[s], w.cd.grid)
+		same, differs := true, false
+		for i := range want.Data {
+			same = same && want.Data[i] == w.cd.images[s].Data[i]
+			differs = differs || plain.Data[i] != want.Data[i]
+		}
+		if !same {
+			t.Errorf("%s is not shown through its registration", s.Title())
+		}
+		if !differs {
+			t.Errorf("%s: registration and world placement agree; the test shows nothing", s.Title())
+		}
+	}
+	if !strings.Contains(w.ui.infoText.Text, "registered to the T1c") {
+		t.Errorf("info pane: %q", w.ui.infoText.Text)
 	}
 }
