@@ -77,8 +77,9 @@ type Options struct {
 	MedianVolumeCM3            float64
 	VolumeLogSigma             float64
 
-	// SNR is the white-matter signal-to-noise ratio of a 1 mm 3D sequence at
-	// 1.5 T; a case's actual SNR scales with its field strength and voxel
+	// SNR is the white-matter signal-to-noise ratio of the T1c (and of any
+	// sequence with the T1c's voxel size) at 1.5 T; a sequence's actual SNR
+	// scales with the field strength and with the square root of its voxel
 	// volume (Params.SNR).
 	SNR float64
 	// FieldStrengthsT lists the field strengths a case is drawn from.
