@@ -116,7 +116,7 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	}
 	tPre := time.Since(start)
 
-	pred, err := inference.Predict(ctx, model, res.Images, res.BrainMask, inference.Options{Segment: *segment}, bar.update)
+	cr, err := inference.PredictCase(ctx, model, modelName, res, inference.Options{Segment: *segment}, bar.update)
 	if err != nil {
 		bar.finish()
 		if errors.Is(err, context.Canceled) {
@@ -126,29 +126,10 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	tNet := time.Since(start) - tPre
-
-	// Into the case's T1c grid: labels by nearest neighbour, the
-	// probability trilinearly; the candidate list is made there, so its
-	// positions and volumes are those a reader sees.
-	label, err := res.LabelToReference(pred.Label)
-	if err != nil {
-		return fail(err)
-	}
-	prob, err := res.VolumeToReference(pred.Prob)
-	if err != nil {
-		return fail(err)
-	}
-	var folds []*volume.Label
-	for _, f := range pred.FoldLabels {
-		fr, err := res.LabelToReference(f)
-		if err != nil {
-			return fail(err)
-		}
-		folds = append(folds, fr)
-	}
-	cands := inference.Candidates(label, prob, folds, 0)
-	rep := inference.NewReport(model, modelName, label.Grid, pred.Removed, cands, time.Since(start).Seconds())
-	if err := inference.WriteCandidates(candDir, rep, label, prob); err != nil {
+	rep := cr.Report
+	rep.Seconds = time.Since(start).Seconds()
+	cands := rep.Candidates
+	if err := inference.WriteCandidates(candDir, rep, cr.Label, cr.Prob); err != nil {
 		return fail(err)
 	}
 	bar.finish()
