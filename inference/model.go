@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -97,13 +98,28 @@ func LoadModel(dir string) (*Ensemble, error) { return LoadModelOn(dir, kernels.
 // LoadModelOn reads a model folder, checking every fold's weights against
 // the architecture model.json states.
 func LoadModelOn(dir string, be kernels.Backend) (*Ensemble, error) {
+	return loadModel(os.DirFS(dir), dir, be)
+}
+
+// LoadModelFS reads a model folder from a file system (an embedded demo
+// model: go:embed the folder and pass its fs.Sub); name is used in errors
+// and as the Ensemble's Dir.
+func LoadModelFS(fsys fs.FS, name string) (*Ensemble, error) {
+	return loadModel(fsys, name, kernels.Default())
+}
+
+func loadModel(fsys fs.FS, dir string, be kernels.Backend) (*Ensemble, error) {
 	path := filepath.Join(dir, ModelFile)
-	data, err := os.ReadFile(path)
+	st, err := fs.Stat(fsys, ModelFile)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
-	if len(data) > 16<<20 {
-		return nil, fmt.Errorf("model %s: %d bytes, too large", path, len(data))
+	if st.Size() > 16<<20 {
+		return nil, fmt.Errorf("model %s: %d bytes, too large", path, st.Size())
+	}
+	data, err := fs.ReadFile(fsys, ModelFile)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	var info ModelInfo
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -116,9 +132,21 @@ func LoadModelOn(dir string, be kernels.Backend) (*Ensemble, error) {
 	}
 	e := &Ensemble{Dir: dir, Info: info}
 	for _, f := range info.Folds {
-		n, h, err := LoadWeights(filepath.Join(dir, f), be)
+		wpath := filepath.Join(dir, f)
+		st, err := fs.Stat(fsys, f)
 		if err != nil {
-			return nil, fmt.Errorf("model %s: %w", dir, err)
+			return nil, fmt.Errorf("model %s: weights %s: %w", dir, wpath, err)
+		}
+		if st.Size() > maxWeightsFile {
+			return nil, fmt.Errorf("model %s: weights %s: %d bytes, more than any Metascope network", dir, wpath, st.Size())
+		}
+		wdata, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: weights %s: %w", dir, wpath, err)
+		}
+		n, h, err := DecodeWeights(wdata, be)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: weights %s: %w", dir, wpath, err)
 		}
 		if !reflect.DeepEqual(h.Config, info.Config) {
 			return nil, fmt.Errorf("model %s: weights %s have architecture %+v, model.json states %+v", dir, f, h.Config, info.Config)

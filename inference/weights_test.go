@@ -169,6 +169,11 @@ func TestModelFolder(t *testing.T) {
 		t.Error("notice lost")
 	}
 
+	// The same folder through an fs.FS (as an embedded demo model).
+	if fe, err := LoadModelFS(os.DirFS(dir), "embedded"); err != nil || len(fe.Folds) != 3 {
+		t.Fatalf("LoadModelFS: %v", err)
+	}
+
 	// A fold whose weights have another architecture is refused.
 	c := tinyConfig()
 	c.InChannels = 4
