@@ -18,8 +18,9 @@ import (
 	"metascope/workspace"
 )
 
-// demoModelName is the folder name of the shipped demo model: looked for in
-// the workspace's models/ and in models/ beside the executable.
+// demoModelName is the folder name of the demo model in a workspace's
+// models/ and in models/ beside the executable; `metascope demomodel`
+// writes it to assets/demomodel.
 const demoModelName = "demo"
 
 func cmdInfer(args []string, stdout, stderr io.Writer) int {
@@ -169,8 +170,15 @@ func findModel(flagValue string, w *workspace.Workspace) (string, error) {
 			tried = append(tried, d)
 		}
 	}
+	// Beside the executable (an installed program), then where
+	// `metascope demomodel` writes it in a checkout.
+	var cands []string
 	if exe, err := os.Executable(); err == nil {
-		d := filepath.Join(filepath.Dir(exe), "models", demoModelName)
+		cands = append(cands, filepath.Join(filepath.Dir(exe), "models", demoModelName),
+			filepath.Join(filepath.Dir(exe), "assets", "demomodel"))
+	}
+	cands = append(cands, filepath.Join("assets", "demomodel"))
+	for _, d := range cands {
 		if _, err := os.Stat(filepath.Join(d, inference.ModelFile)); err == nil {
 			return d, nil
 		}
