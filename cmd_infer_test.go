@@ -135,10 +135,13 @@ func TestInferErrors(t *testing.T) {
 		t.Errorf("no case: exit %d", code)
 	}
 	caseDir, _ := writePreprocessedCase(t)
-	errb.Reset()
-	if code := run([]string{"infer", "--quiet", caseDir}, &out, &errb); code != exitError || !strings.Contains(errb.String(), "demo model") {
-		t.Errorf("no model: exit %d, %q", code, errb.String())
-	}
+	t.Run("no demo model", func(t *testing.T) {
+		t.Chdir(t.TempDir()) // away from a checkout's assets/demomodel
+		errb.Reset()
+		if code := run([]string{"infer", "--quiet", caseDir}, &out, &errb); code != exitError || !strings.Contains(errb.String(), "demo model") {
+			t.Errorf("no model: exit %d, %q", code, errb.String())
+		}
+	})
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, "model.json"), []byte(`{"format":"metascope-model"`), 0o644)
 	errb.Reset()
