@@ -37,16 +37,27 @@ func BenchmarkSgemm2048(b *testing.B) {
 	}
 }
 
-func backendsForBench() []Backend {
-	var out []Backend
+// benchBackend names a backend variant for the benchmarks.
+type benchBackend struct {
+	name string
+	be   *CPU
+}
+
+func backendsForBench() []benchBackend {
+	var out []benchBackend
 	for _, g := range gemms() {
-		out = append(out, NewCPU(g, 2))
+		out = append(out, benchBackend{g.Name() + "/winograd", NewCPU(g, 2)})
+		d := NewCPU(g, 2)
+		d.winograd = false
+		out = append(out, benchBackend{g.Name() + "/direct", d})
 	}
 	return out
 }
 
 // BenchmarkConv3D measures one 30->40 channel 3x3x3 layer on a batch of 10
-// inputs of 25^3, forward and both backward passes.
+// inputs of 25^3, forward and both backward passes, with and without the
+// Winograd path. GFLOP/s counts the direct method's operations, so the
+// Winograd figures are effective rates.
 func BenchmarkConv3D(b *testing.B) {
 	xs, cout, k := Shape5{10, 30, 25, 25, 25}, 40, 3
 	r := rand.New(rand.NewPCG(2, 2))
@@ -57,20 +68,21 @@ func BenchmarkConv3D(b *testing.B) {
 	dx := make([]float32, xs.Len())
 	dw := make([]float32, len(w))
 	flops := 2 * float64(ys.Len()) * float64(xs[1]*k*k*k)
-	for _, be := range backendsForBench() {
-		b.Run("forward/"+be.Name(), func(b *testing.B) {
+	for _, bb := range backendsForBench() {
+		be := bb.be
+		b.Run("forward/"+bb.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				be.Conv3D(y, x, xs, w, cout, k, nil)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
-		b.Run("backdata/"+be.Name(), func(b *testing.B) {
+		b.Run("backdata/"+bb.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				be.Conv3DBackwardData(dx, xs, y, w, cout, k)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
-		b.Run("backfilter/"+be.Name(), func(b *testing.B) {
+		b.Run("backfilter/"+bb.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				be.Conv3DBackwardFilter(dw, nil, x, xs, y, cout, k)
 			}
