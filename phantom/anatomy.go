@@ -409,6 +409,12 @@ func (a *anatomy) sample(p [3]float64, h float64, tab *[numTissues][4]float32, l
 	}
 	e, dCer, dCbl, dStem := a.envelope(q)
 	dHead := smin(e-outer, smin(dFace, dNeck, 20), 14)
+	// Inside the brain, structures are read where the lesions' mass effect
+	// moved them from (the skull and the brain's outline stay put).
+	qi := q
+	if pd := displace(p, lesions); pd != p {
+		qi = a.template(pd)
+	}
 	if dHead >= 0.5*h {
 		return c, false
 	}
@@ -463,20 +469,20 @@ func (a *anatomy) sample(p [3]float64, h float64, tab *[numTissues][4]float32, l
 	if dCer < 0.5*h {
 		c.over(val(GM), GM, dCer, h)
 		depth := -dCer
-		cleft := a.sulcalCleft(q, depth)
+		cleft := a.sulcalCleft(qi, depth)
 		c.over(&tab[CSF], CSF, cleft, h)
 		c.over(val(WM), WM, a.gmT-min(depth, cleft), h)
-		if math.Abs(q[0]) < 42 && q[1] > -75 && q[1] < 45 && q[2] > -35 && q[2] < 40 {
-			c.over(val(DeepGM), DeepGM, a.deepGMDist(q), h)
-			c.over(&tab[Ventricle], Ventricle, a.ventricleDist(q), h)
-			c.over(&tab[ChoroidPlexus], ChoroidPlexus, a.choroidDist(q), h)
+		if math.Abs(qi[0]) < 42 && qi[1] > -75 && qi[1] < 45 && qi[2] > -35 && qi[2] < 40 {
+			c.over(val(DeepGM), DeepGM, a.deepGMDist(qi), h)
+			c.over(&tab[Ventricle], Ventricle, a.ventricleDist(qi), h)
+			c.over(&tab[ChoroidPlexus], ChoroidPlexus, a.choroidDist(qi), h)
 		}
 	}
 	// Cerebellum: cortex with folia around a white-matter core.
 	if dCbl < 0.5*h {
 		c.over(val(Cerebellum), Cerebellum, dCbl, h)
 		depth := -dCbl
-		fc := a.foliumCleft(q, depth)
+		fc := a.foliumCleft(qi, depth)
 		c.over(&tab[CSF], CSF, fc, h)
 		c.over(val(WM), WM, 1.4-min(depth, fc), h)
 	}

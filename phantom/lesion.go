@@ -258,6 +258,7 @@ type lesionModel struct {
 	oedemaR    float64
 	reach      float64 // beyond this distance from the centre nothing changes
 	maxR       float64
+	massR      float64 // radius of the sphere whose volume pushes the brain aside
 }
 
 func newLesionModel(l *Lesion) *lesionModel {
@@ -329,4 +330,30 @@ func (l *lesionModel) composite(c *comp, p [3]float64, h float64, tab *[numTissu
 	if l.core > 0 {
 		c.over(&tab[l.coreTissue], l.coreTissue, l.shape.scaledRadialDistance(p, l.core), h)
 	}
+}
+
+// displace maps a world point to where the brain's internal anatomy seen
+// there came from before the lesions pushed it aside: each lesion inserts a
+// sphere of radius massR into an incompressible medium, which moves tissue
+// at distance d0 out to d = cbrt(d0^3 + massR^3). The displacement falls
+// off as 1/d^2 and is ignored beyond 5 massR (under 0.3 mm there).
+func displace(p [3]float64, lesions []*lesionModel) [3]float64 {
+	for _, l := range lesions {
+		if l.massR == 0 {
+			continue
+		}
+		c := l.shape.Centre
+		v := [3]float64{p[0] - c[0], p[1] - c[1], p[2] - c[2]}
+		d := math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2])
+		if d >= 5*l.massR {
+			continue
+		}
+		r3 := l.massR * l.massR * l.massR
+		f := 0.0
+		if d3 := d * d * d; d3 > r3 {
+			f = math.Cbrt(d3-r3) / d
+		}
+		p = [3]float64{c[0] + v[0]*f, c[1] + v[1]*f, c[2] + v[2]*f}
+	}
+	return p
 }
