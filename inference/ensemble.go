@@ -3,7 +3,6 @@ package inference
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 
 	"metascope/job"
 	"metascope/lesion"
@@ -53,7 +52,7 @@ type Prediction struct {
 func Predict(ctx context.Context, m *Ensemble, inputs [4]*volume.Volume, brainMask *volume.Label, opts Options, progress job.Progress) (p *Prediction, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("predict: internal error: %v\n%s", r, debug.Stack())
+			err = fmt.Errorf("predict: internal error: %v", r)
 		}
 	}()
 	if len(m.Folds) == 0 {
