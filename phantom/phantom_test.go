@@ -566,3 +566,26 @@ func TestStorageFlip(t *testing.T) {
 		t.Errorf("flipped T1 against T1c: correlation %.2f", p)
 	}
 }
+
+// TestMassEffectPreservesVolume: the displacement that makes room for a
+// lesion moves tissue at d0 to d with d^3 = d0^3 + R^3 (an incompressible
+// brain), leaves far tissue in place and ignores small lesions.
+func TestMassEffectPreservesVolume(t *testing.T) {
+	l := &lesionModel{shape: LesionShape{Centre: [3]float64{10, -20, 30}}, massR: 8}
+	for _, d := range []float64{9, 12, 20, 35} {
+		p := [3]float64{10 + d*0.6, -20 + d*0.8, 30}
+		q := displace(p, []*lesionModel{l})
+		d0 := math.Sqrt(sqDist(q, l.shape.Centre))
+		if got := d0*d0*d0 + 8*8*8; math.Abs(got-d*d*d) > 1e-6*d*d*d {
+			t.Errorf("d=%g: came from %.4f, d0^3+R^3 = %.3f, want %.3f", d, d0, got, d*d*d)
+		}
+	}
+	far := [3]float64{10 + 50, -20, 30}
+	if q := displace(far, []*lesionModel{l}); q != far {
+		t.Errorf("tissue 50 mm away moved to %v", q)
+	}
+	small := &lesionModel{shape: l.shape}
+	if q := displace([3]float64{12, -20, 30}, []*lesionModel{small}); q != [3]float64{12, -20, 30} {
+		t.Error("a lesion without mass moved tissue")
+	}
+}
