@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -92,6 +93,28 @@ func TestSmokeRealWindow(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// Paint with the real mouse: the brush key, then a drag across the
+	// middle of the T1c axial view (top left of the default layout). The
+	// stroke must reach the reader's journal.
+	journal := filepath.Join(tmp, "ws", "cases", "demo-01", "labels", "Dr A.journal")
+	before := fileSize(journal)
+	xdo := [][]string{{"key", "b"}, {"mousemove", "470", "290"}, {"mousedown", "1"}}
+	for i := 1; i <= 8; i++ {
+		xdo = append(xdo, []string{"mousemove", fmt.Sprint(470 + 4*i), fmt.Sprint(290 + 2*i)})
+	}
+	xdo = append(xdo, []string{"mouseup", "1"})
+	for _, a := range xdo {
+		if out, err := exec.Command("xdotool", a...).CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v\n%s", a, err, out)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	for end := time.Now().Add(10 * time.Second); fileSize(journal) <= before && time.Now().Before(end); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if after := fileSize(journal); after <= before {
+		t.Errorf("a mouse stroke did not reach the journal %s (%d bytes before, %d after)", journal, before, after)
+	}
 	if strings.Contains(log.String(), "panic") {
 		t.Errorf("metascope logged a panic:\n%s", log.String())
 	}
@@ -121,4 +144,12 @@ func imageStats(img image.Image) (levels int, bright float64) {
 		}
 	}
 	return levels, float64(br) / float64(n)
+}
+
+func fileSize(p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }
