@@ -94,6 +94,11 @@ type Options struct {
 	// the smooth deformation (0 gives the template head).
 	AnatomyVariation float64
 
+	// KeepNoiseFree keeps each sequence's signal before bias field and noise
+	// (Case.NoiseFree), for tests that measure bias correction or
+	// resampling against the truth. It costs one more image per sequence.
+	KeepNoiseFree bool
+
 	// MNIPath, when set, is a NIfTI T1 head (such as the MNI head shipped
 	// with gonii) whose intensity classes replace the procedural anatomy.
 	MNIPath string

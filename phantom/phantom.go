@@ -44,8 +44,13 @@ type Case struct {
 	// BiasFields are the true multiplicative fields, each on its sequence's
 	// grid.
 	BiasFields [4]*volume.Volume
-	Params     Params
-	Options    Options
+	// NoiseFree is each sequence's signal on its own grid, in the image's
+	// units, before the bias field and noise: Images[s] is the Rician
+	// magnitude of NoiseFree[s]*BiasFields[s] plus complex noise of sigma
+	// Params.NoiseSigma[s]. Nil unless Options.KeepNoiseFree.
+	NoiseFree [4]*volume.Volume
+	Params    Params
+	Options   Options
 }
 
 // Generate builds one case. It is deterministic for given options (seed
@@ -129,7 +134,7 @@ func (pl *plan) render() *Case {
 	c.Label, c.Tissue, c.BrainMask = m.label, m.tissue, m.brain
 	for _, s := range volume.Sequences {
 		c.WorldToSequence[s] = pl.acq.world[s]
-		c.Images[s], c.BiasFields[s] = m.render(s, pl.acq, &c.Params, pl.noiseSeed)
+		c.Images[s], c.BiasFields[s], c.NoiseFree[s] = m.render(s, pl.acq, &c.Params, pl.noiseSeed, c.Options.KeepNoiseFree)
 	}
 	finishLesions(c)
 	return c

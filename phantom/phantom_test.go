@@ -589,3 +589,38 @@ func TestMassEffectPreservesVolume(t *testing.T) {
 		t.Error("a lesion without mass moved tissue")
 	}
 }
+
+func TestNoiseFreeSignal(t *testing.T) {
+	a := smallCase(t, 70, nil)
+	b := smallCase(t, 70, func(o *Options) { o.KeepNoiseFree = true })
+	if !bytes.Equal(caseBytes(a), caseBytes(b)) {
+		t.Fatal("keeping the noise-free signal changed the images")
+	}
+	for _, s := range volume.Sequences {
+		if a.NoiseFree[s] != nil {
+			t.Fatalf("%s: noise-free image kept without the option", s.Title())
+		}
+		nf, im, bias := b.NoiseFree[s], b.Images[s], b.BiasFields[s]
+		sigma := b.Params.NoiseSigma[s]
+		var diff []float64
+		for i, v := range nf.Data {
+			// Where the signal is well above the noise, the Rician image
+			// is about signal*bias plus Gaussian noise of sigma.
+			if sig := float64(v * bias.Data[i]); sig > 10*sigma {
+				diff = append(diff, (float64(im.Data[i])-sig)/sigma)
+			}
+		}
+		if len(diff) < 1000 {
+			t.Fatalf("%s: only %d bright voxels", s.Title(), len(diff))
+		}
+		m := mean(diff)
+		var v float64
+		for _, d := range diff {
+			v += (d - m) * (d - m)
+		}
+		sd := math.Sqrt(v / float64(len(diff)))
+		if math.Abs(m) > 0.15 || math.Abs(sd-1) > 0.1 {
+			t.Errorf("%s: (image - signal*bias)/sigma has mean %.3f, sd %.3f; want 0 and 1", s.Title(), m, sd)
+		}
+	}
+}

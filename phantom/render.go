@@ -216,10 +216,13 @@ func biasField(g volume.Grid, b biasParams) *volume.Volume {
 // inverse misalignment into T1c world and the model is read there (averaged
 // over the slice thickness for thick slices), then scaled, multiplied by the
 // bias field and given Rician noise.
-func (m *model) render(s volume.Sequence, acq *acquisition, p *Params, noiseSeed uint64) (*volume.Volume, *volume.Volume) {
+func (m *model) render(s volume.Sequence, acq *acquisition, p *Params, noiseSeed uint64, keepClean bool) (img, bias, clean *volume.Volume) {
 	g := acq.grids[s]
 	out := volume.New(g)
-	bias := biasField(g, acq.bias[s])
+	if keepClean {
+		clean = volume.New(g)
+	}
+	bias = biasField(g, acq.bias[s])
 	winv, _ := acq.world[s].Inverse()
 	minv, _ := m.grid.Affine.Inverse()
 	vox := minv.Mul(winv).Mul(g.Affine) // sequence voxel -> model voxel
@@ -241,8 +244,11 @@ func (m *model) render(s volume.Sequence, acq *acquisition, p *Params, noiseSeed
 					sum += src.Sample(q[0], q[1], q[2])
 				}
 				idx := g.Index(i, j, k)
-				clean := float64(sum / float32(nsub) * scale * bias.Data[idx])
-				re := clean + sigma*rng.NormFloat64()
+				signal := sum / float32(nsub) * scale
+				if clean != nil {
+					clean.Data[idx] = signal
+				}
+				re := float64(signal*bias.Data[idx]) + sigma*rng.NormFloat64()
 				im := sigma * rng.NormFloat64()
 				// Stored as whole numbers, as a scanner stores them, so
 				// that int16 files hold exactly the generated values.
@@ -250,5 +256,5 @@ func (m *model) render(s volume.Sequence, acq *acquisition, p *Params, noiseSeed
 			}
 		}
 	})
-	return out, bias
+	return out, bias, clean
 }
