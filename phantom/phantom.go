@@ -11,6 +11,14 @@
 // voxel centres through its own true misalignment (averaging over the slice
 // profile for 2D thick slices), so no image is interpolated twice. Bias
 // field and Rician noise come last.
+//
+// Use: c, err := Generate(opts) with opts from DefaultOptions(Small) (about
+// a quarter of a CPU second, for tests) or DefaultOptions(Full); the truth
+// is c.Label (T1c grid), c.Lesions (each Shape.Contains decides its voxels),
+// c.WorldToSequence, c.BiasFields, c.BrainMask, c.Tissue and, on request,
+// c.NoiseFree. WriteCase and ReadCase store a case as NIfTI and JSON;
+// GenerateCohort writes many with a manifest and a train/test split;
+// RenderContactSheet draws a case for a person to look at.
 package phantom
 
 import (
