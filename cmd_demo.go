@@ -46,6 +46,10 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "metascope demo: %v\n", err)
 		return exitUsage
 	}
+	if err := app.CheckDisplay(); err != nil {
+		fmt.Fprintf(stderr, "metascope demo: %v\n", err)
+		return exitError
+	}
 	if *dir == "" {
 		if *dir, err = app.DefaultDemoDir(); err != nil {
 			fmt.Fprintf(stderr, "metascope demo: %v\n", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -28,5 +29,27 @@ func TestGUICommandFlags(t *testing.T) {
 		if !strings.Contains(out.String()+errb.String(), c.say) {
 			t.Errorf("%v: output lacks %q:\n%s%s", c.args, c.say, out.String(), errb.String())
 		}
+	}
+}
+
+// Without a display, `metascope` alone explains and prints the usage
+// instead of crashing in GLFW, and makes no demo workspace.
+func TestNoDisplay(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", home)
+	for _, args := range [][]string{nil, {"demo"}, {"gui", "--workspace", home}} {
+		var out, errb bytes.Buffer
+		if got := run(args, &out, &errb); got != exitError {
+			t.Errorf("%v: exit %d, want %d", args, got, exitError)
+		}
+		if !strings.Contains(errb.String(), "no display") {
+			t.Errorf("%v: stderr %q", args, errb.String())
+		}
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("files made without a display: %v", entries)
 	}
 }

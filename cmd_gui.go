@@ -42,6 +42,13 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	if err := app.CheckDisplay(); err != nil {
+		fmt.Fprintf(stderr, "metascope: %v\n\n", err)
+		if len(args) == 0 {
+			usage(stderr)
+		}
+		return exitError
+	}
 	opts := app.Options{Reader: *reader, CheckpointEvery: guiCheckpoint, FindCandidates: guiInfer, Preprocess: guiPreprocess}
 	if *dir == "" {
 		last, lastReader, ok := app.LastWorkspace()

@@ -1,10 +1,12 @@
 package app
 
 import (
+	"errors"
 	"image/color"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 
 	"fyne.io/fyne/v2"
@@ -20,6 +22,9 @@ import (
 // closes. It is the only caller of fyne's app.New: tests build the
 // workstation on Fyne's test app with NewWorkstation instead.
 func Run(dir string, opts Options) error {
+	if err := CheckDisplay(); err != nil {
+		return err
+	}
 	var ws *workspace.Workspace
 	var err error
 	if opts.Demo != nil {
@@ -66,4 +71,20 @@ type darkTheme struct{ fyne.Theme }
 
 func (t darkTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
 	return t.Theme.Color(n, theme.VariantDark)
+}
+
+// ErrNoDisplay says there is no desktop to open a window on.
+var ErrNoDisplay = errors.New("no display (DISPLAY and WAYLAND_DISPLAY are unset): the workstation needs a desktop session; the headless commands work without one ('metascope help')")
+
+// CheckDisplay reports ErrNoDisplay on X11/Wayland systems without a
+// display, where GLFW would otherwise panic.
+func CheckDisplay() error {
+	switch runtime.GOOS {
+	case "darwin", "windows", "android", "ios", "js":
+		return nil
+	}
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return ErrNoDisplay
+	}
+	return nil
 }
