@@ -96,6 +96,7 @@ func (w *Workstation) buildToolbar() fyne.CanvasObject {
 	}
 	undo := widget.NewButtonWithIcon("Undo", theme.ContentUndoIcon(), w.Undo)
 	redo := widget.NewButtonWithIcon("Redo", theme.ContentRedoIcon(), w.Redo)
+	w.ui.undo, w.ui.redo = undo, redo
 	ai := widget.NewButtonWithIcon("Accept AI (G)", theme.ConfirmIcon(), func() { w.AcceptCandidate(false) })
 	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowHelp)
 	bar := container.NewHBox(open, imp, widget.NewSeparator(), container.NewGridWrap(fyne.NewSize(170, w.ui.layoutSel.MinSize().Height), w.ui.layoutSel), widget.NewSeparator(),
@@ -525,7 +526,26 @@ func (w *Workstation) refreshTools() {
 	box.Refresh()
 }
 
-func (w *Workstation) refreshUndo() {}
+// refreshUndo enables Undo and Redo when they would do something.
+func (w *Workstation) refreshUndo() {
+	canUndo, canRedo := false, false
+	if w.cd != nil {
+		canUndo, canRedo = w.cd.session.CanUndo(), w.cd.session.CanRedo()
+	}
+	for _, b := range []struct {
+		btn *widget.Button
+		on  bool
+	}{{w.ui.undo, canUndo}, {w.ui.redo, canRedo}} {
+		if b.btn == nil {
+			continue
+		}
+		if b.on {
+			b.btn.Enable()
+		} else {
+			b.btn.Disable()
+		}
+	}
+}
 
 // ---- lesion table ----
 

@@ -211,6 +211,7 @@ func (w *Workstation) clearViews() {
 	if w.ui.lesionList != nil {
 		w.ui.lesionList.Refresh()
 	}
+	w.refreshUndo()
 }
 
 // SetCursor moves the linked crosshair of every view.

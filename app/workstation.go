@@ -356,6 +356,7 @@ func (w *Workstation) showCase(cd *caseData) {
 	w.refreshTools()
 	w.refreshLesions()
 	w.refreshReader()
+	w.refreshUndo()
 	w.selectCaseInList(cd.c.Name())
 	w.applyTool()
 	w.redraw()
@@ -447,4 +448,5 @@ type widgets struct {
 	lesionOf    *widget.Select
 	lesionSum   *widget.Label
 	infoText    *widget.Label
+	undo, redo  *widget.Button
 }

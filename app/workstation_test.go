@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
 
 	"metascope/lesion"
 	"metascope/preprocess"
@@ -720,5 +721,28 @@ func TestPreprocessedCaseShowsRegisteredSequences(t *testing.T) {
 	}
 	if !strings.Contains(w.ui.infoText.Text, "registered to the T1c") {
 		t.Errorf("info pane: %q", w.ui.infoText.Text)
+	}
+}
+
+func TestUndoButtonsFollowHistory(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	if !w.ui.undo.Disabled() || !w.ui.redo.Disabled() {
+		t.Fatal("undo/redo enabled with an empty history")
+	}
+	sv, m := centreView(t, w)
+	w.SetTool(keyBrush)
+	click(sv, screenOf(m, w.cursor))
+	if w.ui.undo.Disabled() || !w.ui.redo.Disabled() {
+		t.Error("after an edit: undo should be on, redo off")
+	}
+	test.Tap(w.ui.undo)
+	if !w.ui.undo.Disabled() || w.ui.redo.Disabled() || w.cd.session.Label().Count() != 0 {
+		t.Error("the Undo button did not undo the only edit")
+	}
+	test.Tap(w.ui.redo)
+	if w.cd.session.Label().Count() == 0 {
+		t.Error("the Redo button did not redo")
 	}
 }
