@@ -746,3 +746,46 @@ func TestUndoButtonsFollowHistory(t *testing.T) {
 		t.Error("the Redo button did not redo")
 	}
 }
+
+func TestWindowLevelPerSequenceAndZoomPerPlane(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	w.SetLayout(LayoutAll)
+	h := viewHandler{w}
+	t1cAxial := w.slots[volume.T1c][viewer.Axial].sv
+	wl := viewer.WindowLevel{Window: 123, Level: 456}
+	h.OnWindowLevel(t1cAxial, wl)
+	h.OnZoomPan(t1cAxial, 2.5, [2]float64{4, -3})
+	for _, sl := range w.visibleSlots() {
+		v := sl.sv.Scene().View
+		if (v.WL == wl) != (sl.seq == volume.T1c) {
+			t.Errorf("%s %s window %v after right-drag on T1c", sl.seq.Title(), sl.plane, v.WL)
+		}
+		if (v.Zoom == 2.5 && v.Pan == [2]float64{4, -3}) != (sl.plane == viewer.Axial) {
+			t.Errorf("%s %s zoom %v pan %v after zooming the axial plane", sl.seq.Title(), sl.plane, v.Zoom, v.Pan)
+		}
+	}
+	w.TypeRune('0') // automatic windows again
+	if got := w.slots[volume.T1c][viewer.Coronal].sv.Scene().View.WL; got != w.cd.hist[volume.T1c].Window(viewer.PresetAuto) {
+		t.Errorf("0 left the T1c window at %v", got)
+	}
+	w.TypeKey(fyne.KeyHome)
+	if z := w.slots[volume.T1][viewer.Axial].sv.Scene().View.Zoom; z != 1 {
+		t.Errorf("Home left the zoom at %v", z)
+	}
+	// Radiological by default; R switches every view.
+	w.TypeRune('r')
+	for _, sl := range w.visibleSlots() {
+		if sl.sv.Scene().View.Orientation != viewer.Neurological {
+			t.Fatalf("%s %s not neurological after R", sl.seq.Title(), sl.plane)
+		}
+	}
+	// The wheel over a coronal view steps the coronal slice.
+	c := w.cursor
+	h.OnSlice(w.slots[volume.FLAIR][viewer.Coronal].sv, 2)
+	n := viewer.NormalAxis(w.cd.grid, viewer.Coronal)
+	if d := w.cursor[n] - c[n]; d != 2 && d != -2 {
+		t.Errorf("two wheel notches moved the coronal slice by %d", d)
+	}
+}
