@@ -203,7 +203,20 @@ func cohortCase(o CohortOptions, i int, control bool, outDir string) (ManifestCa
 	if err != nil {
 		return ManifestCase{}, fmt.Errorf("phantom: cohort %s: %w", name, err)
 	}
-	if err := WriteCase(filepath.Join(outDir, name), c); err != nil {
+	// Write beside the final folder and rename, so that a failure or a
+	// cancel never leaves a half-written case under its real name.
+	tmp := filepath.Join(outDir, "."+name+".tmp")
+	final := filepath.Join(outDir, name)
+	os.RemoveAll(tmp)
+	if err := WriteCase(tmp, c); err != nil {
+		os.RemoveAll(tmp)
+		return ManifestCase{}, fmt.Errorf("phantom: cohort %s: %w", name, err)
+	}
+	if err := os.RemoveAll(final); err != nil {
+		return ManifestCase{}, fmt.Errorf("phantom: cohort %s: %w", name, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.RemoveAll(tmp)
 		return ManifestCase{}, fmt.Errorf("phantom: cohort %s: %w", name, err)
 	}
 	mc := ManifestCase{Name: name, Dir: name, Seed: opts.Seed, Control: opts.NoMetastases,
