@@ -97,6 +97,12 @@ func TestCohortIsIndependentOfWorkers(t *testing.T) {
 				t.Errorf("case %s not written: %v", mc.Name, err)
 			}
 		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				t.Errorf("left behind %s", e.Name())
+			}
+		}
 		manifests = append(manifests, m)
 	}
 	a, b := manifests[0], manifests[1]
