@@ -156,7 +156,7 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	// bridge through the skull would let the growth leak into the scalp:
 	// the tissue mask is then opened by increasing radii, which cuts thin
 	// bridges first, until the brain keeps clear of the head's surface.
-	surface := innerHead(head, dims, sp)
+	surface := innerHead(head, g)
 	var brain []bool
 	// Unlimited growth through ever more opened tissue masks first; then
 	// growth limited to a geodesic distance from the core, which stops
@@ -183,12 +183,23 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 		}
 	}
 	if brain == nil {
-		// Every growth leaked: regrow only as far as the erosion went.
-		brain = imgops.Dilate(core, dims, sp, erode+1)
-		for i := range brain {
-			brain[i] = brain[i] && tissue[i]
+		// Every growth leaked: regrow only as far as the erosion went, from
+		// ever deeper cores until the result keeps clear of the surface.
+		for _, f := range []float64{1, 1.5, 2, 2.5} {
+			e := f * erode
+			c := core
+			if f > 1 {
+				c = largestCentral(imgops.Erode(tissue, dims, sp, e), g)
+			}
+			b := imgops.Dilate(c, dims, sp, e+1)
+			for i := range b {
+				b[i] = b[i] && tissue[i]
+			}
+			brain = imgops.Largest(b, dims)
+			if !leaks(brain, surface) {
+				break
+			}
 		}
-		brain = imgops.Largest(brain, dims)
 	}
 	// Parts of the brain the tissue mask shows as separate components (the
 	// cerebellum behind CSF cisterns and the tentorium, a temporal pole)
@@ -245,17 +256,38 @@ func leaks(brain, inner []bool) bool {
 }
 
 // innerHead marks head voxels farther than leakMM from the background
-// around the head. The edge of the field of view is not background: a head
-// cut off at the neck has no surface there.
-func innerHead(head []bool, dims [3]int, sp [3]float64) []bool {
-	bg := make([]bool, len(head))
-	for i, h := range head {
-		bg[i] = !h
+// around the head. The edges of the field of view count as background,
+// since a head cut off by them has its surface there, except the inferior
+// edge: a head cut off at the neck has no surface below, and the brainstem
+// runs on into the cord.
+func innerHead(head []bool, g volume.Grid) []bool {
+	dims, sp := g.Dims, g.Spacing()
+	pd := [3]int{dims[0] + 2, dims[1] + 2, dims[2] + 2}
+	bg := make([]bool, pd[0]*pd[1]*pd[2])
+	ax := axialAxis(g)
+	inferior := 0 // padded index of the inferior face along ax
+	if g.Affine.Direction()[2][ax] < 0 {
+		inferior = pd[ax] - 1
 	}
-	d := imgops.DistanceSq(bg, dims, sp)
+	for idx := range bg {
+		c := [3]int{idx % pd[0], (idx / pd[0]) % pd[1], idx / (pd[0] * pd[1])}
+		border := false
+		for a := 0; a < 3; a++ {
+			if c[a] == 0 || c[a] == pd[a]-1 {
+				border = true
+			}
+		}
+		if border {
+			bg[idx] = c[ax] != inferior
+			continue
+		}
+		bg[idx] = !head[(c[0]-1)+dims[0]*((c[1]-1)+dims[1]*(c[2]-1))]
+	}
+	d := imgops.DistanceSq(bg, pd, sp)
 	out := make([]bool, len(head))
-	for i, x := range d {
-		out[i] = head[i] && x > leakMM*leakMM
+	for i := range out {
+		c0, c1, c2 := i%dims[0], (i/dims[0])%dims[1], i/(dims[0]*dims[1])
+		out[i] = head[i] && d[(c0+1)+pd[0]*((c1+1)+pd[1]*(c2+1))] > leakMM*leakMM
 	}
 	return out
 }
