@@ -186,7 +186,6 @@ func loadCase(ctx context.Context, req loadRequest, progress job.Progress) (cd *
 	defer closeOnErr()
 
 	colors := viewer.LayerColors
-	// AI layers first (drawn underneath the humans' labels).
 	cands, _ := filepath.Glob(filepath.Join(req.c.CandidatesDir(), "*.nii.gz"))
 	sort.Strings(cands)
 	for _, p := range cands {
@@ -247,8 +246,24 @@ func loadCase(ctx context.Context, req loadRequest, progress job.Progress) (cd *
 				color: colors[5], opacity: 1, visible: true, outline: true})
 		}
 	}
-	cd.layers = append(cd.layers, &layer{name: req.reader + " (you)", kind: layerOwn, label: sess.Label(),
-		color: colors[0], opacity: 0.45, visible: true})
+	// Draw order: probability washes at the bottom, then the reader's
+	// own filled labels, then every outlined reference (AI candidates,
+	// other readers, consensus), so that outlines stay visible on a fill.
+	own := &layer{name: req.reader + " (you)", kind: layerOwn, label: sess.Label(),
+		color: colors[0], opacity: 0.45, visible: true}
+	ordered := make([]*layer, 0, len(cd.layers)+1)
+	for _, l := range cd.layers {
+		if l.kind == layerAIProb {
+			ordered = append(ordered, l)
+		}
+	}
+	ordered = append(ordered, own)
+	for _, l := range cd.layers {
+		if l.kind != layerAIProb {
+			ordered = append(ordered, l)
+		}
+	}
+	cd.layers = ordered
 	progress("done", 1)
 	return cd, nil
 }
