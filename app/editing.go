@@ -100,7 +100,8 @@ func (w *Workstation) applyTool() {
 	}
 }
 
-// images are the four sequences in the label grid, for threshold tools.
+// segPlane is segedit's name for a viewer plane (both number them axial,
+// coronal, sagittal and find the normal axis from the axis codes).
 func (w *Workstation) segPlane(p viewer.Plane) segedit.Plane { return segedit.Plane(p) }
 
 // stroke turns a view's stroke event into an edit with the current tool.
@@ -181,7 +182,7 @@ func (w *Workstation) edited() {
 	w.recordResume()
 	w.refreshLesions()
 	w.redraw()
-	w.updateStatus(w.cursor, true)
+	w.updateStatus(w.cursor)
 	w.refreshUndo()
 }
 

@@ -370,6 +370,7 @@ func (w *Workstation) refreshLayers() {
 		vis := widget.NewCheck(l.name, func(on bool) {
 			l.visible = on
 			w.redraw()
+			w.updateStatus(w.cursor)
 			w.unfocus()
 		})
 		vis.Checked = l.visible

@@ -225,7 +225,7 @@ func (w *Workstation) SetCursor(v [3]int) {
 	}
 	w.cursor = v
 	w.redrawWhere(func(*slot) bool { return true })
-	w.updateStatus(v, true)
+	w.updateStatus(v)
 }
 
 // Cursor is the linked crosshair position.
@@ -302,9 +302,9 @@ func (h viewHandler) OnHover(src *viewer.SliceView, voxel [3]int, inside bool) {
 		w.hovered = sl
 	}
 	if inside {
-		w.updateStatus(voxel, true)
+		w.updateStatus(voxel)
 	} else {
-		w.updateStatus(w.cursor, true)
+		w.updateStatus(w.cursor)
 	}
 }
 
@@ -335,7 +335,7 @@ func (h viewHandler) OnZoomPan(src *viewer.SliceView, zoom float64, pan [2]float
 }
 
 // updateStatus shows what is under voxel v in the status bar.
-func (w *Workstation) updateStatus(v [3]int, _ bool) {
+func (w *Workstation) updateStatus(v [3]int) {
 	if w.cd == nil {
 		return
 	}

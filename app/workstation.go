@@ -290,7 +290,13 @@ func (w *Workstation) OpenCase(name string) {
 	w.ui.loadLabel.Show()
 	w.updateInfo()
 	go func() {
-		progress := func(stage string, done float64) {}
+		progress := func(stage string, _ float64) {
+			fyne.Do(func() {
+				if seq == w.loadSeq {
+					w.ui.loadLabel.SetText("Loading " + name + ": " + stage)
+				}
+			})
+		}
 		cd, err := loadCase(context.Background(), req, job.Progress(progress))
 		fyne.Do(func() {
 			if seq != w.loadSeq || w.closed {
@@ -361,7 +367,7 @@ func (w *Workstation) showCase(cd *caseData) {
 	w.applyTool()
 	w.redraw()
 	w.updateInfo()
-	w.updateStatus(w.cursor, true)
+	w.updateStatus(w.cursor)
 }
 
 // markInProgress records the reader's first edit of the case.
