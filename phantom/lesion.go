@@ -47,6 +47,9 @@ type Lesion struct {
 	// CoreFraction is the radial fraction of the necrotic or haemorrhagic
 	// core (0 for solid lesions).
 	CoreFraction float64 `json:"core_fraction"`
+	// CoreCoef perturbs the core's radius independently of the outer
+	// surface, so that an enhancing rim is thicker in places (nodular).
+	CoreCoef [7]float64 `json:"core_coef"`
 	// OedemaRadiusMM is the mean radius to which perilesional oedema
 	// reaches (in white matter).
 	OedemaRadiusMM float64 `json:"oedema_radius_mm"`
@@ -70,11 +73,7 @@ type LesionShape struct {
 // direction u.
 func (s *LesionShape) radiusLocal(u [3]float64) float64 {
 	e := 1 / math.Sqrt(u[0]*u[0]/(s.Axes[0]*s.Axes[0])+u[1]*u[1]/(s.Axes[1]*s.Axes[1])+u[2]*u[2]/(s.Axes[2]*s.Axes[2]))
-	x, y, z := u[0], u[1], u[2]
-	c := &s.Coef
-	pert := c[0]*x*y + c[1]*y*z + c[2]*x*z + c[3]*(x*x-y*y) + c[4]*(3*z*z-1)*0.5 +
-		c[5]*x*(x*x-3*y*y) + c[6]*z*(5*z*z-3)*0.5
-	return s.Scale * e * (1 + pert)
+	return s.Scale * e * (1 + harmonics(u, &s.Coef))
 }
 
 // local returns p in the shape's local frame and its length.
@@ -94,14 +93,31 @@ func (s *LesionShape) RadialDistance(p [3]float64) float64 {
 }
 
 // scaledRadialDistance is RadialDistance for the shape shrunk by f about its
-// centre (the necrotic core).
+// centre.
 func (s *LesionShape) scaledRadialDistance(p [3]float64, f float64) float64 {
+	return s.coreDistance(p, f, nil)
+}
+
+// coreDistance is the radial distance to the core: the shape shrunk by f
+// and perturbed by coef (nil for none).
+func (s *LesionShape) coreDistance(p [3]float64, f float64, coef *[7]float64) float64 {
 	w, r := s.local(p)
 	if r == 0 {
 		return -s.Scale * f * 0.5
 	}
 	u := [3]float64{w[0] / r, w[1] / r, w[2] / r}
-	return r - f*s.radiusLocal(u)
+	rad := f * s.radiusLocal(u)
+	if coef != nil {
+		rad *= 1 + harmonics(u, coef)
+	}
+	return r - rad
+}
+
+// harmonics is the low-order radial perturbation used for lesion surfaces.
+func harmonics(u [3]float64, c *[7]float64) float64 {
+	x, y, z := u[0], u[1], u[2]
+	return c[0]*x*y + c[1]*y*z + c[2]*x*z + c[3]*(x*x-y*y) + c[4]*(3*z*z-1)*0.5 +
+		c[5]*x*(x*x-3*y*y) + c[6]*z*(5*z*z-3)*0.5
 }
 
 // Contains reports whether world point p is inside the lesion (the
@@ -254,6 +270,7 @@ func drawLocation(rng *rand.Rand) Location {
 type lesionModel struct {
 	shape      LesionShape
 	core       float64 // radial fraction of the core, 0 when solid
+	coreCoef   [7]float64
 	coreTissue Tissue
 	oedemaR    float64
 	reach      float64 // beyond this distance from the centre nothing changes
@@ -262,7 +279,7 @@ type lesionModel struct {
 }
 
 func newLesionModel(l *Lesion) *lesionModel {
-	m := &lesionModel{shape: l.Shape, core: l.CoreFraction, oedemaR: l.OedemaRadiusMM, coreTissue: Necrosis}
+	m := &lesionModel{shape: l.Shape, core: l.CoreFraction, coreCoef: l.CoreCoef, oedemaR: l.OedemaRadiusMM, coreTissue: Necrosis}
 	if l.Type == Haemorrhagic {
 		m.coreTissue = Haemorrhage
 	}
@@ -328,7 +345,7 @@ func (l *lesionModel) composite(c *comp, p [3]float64, h float64, tab *[numTissu
 		c.overFrac(&tab[Enhancing], f)
 	}
 	if l.core > 0 {
-		c.over(&tab[l.coreTissue], l.coreTissue, l.shape.scaledRadialDistance(p, l.core), h)
+		c.over(&tab[l.coreTissue], l.coreTissue, l.shape.coreDistance(p, l.core, &l.coreCoef), h)
 	}
 }
 

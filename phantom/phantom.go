@@ -276,6 +276,19 @@ func placeLesions(rng *rand.Rand, o Options, head headModel) ([]Lesion, error) {
 				}
 				rim := 1.8 + 2.2*rng.Float64()
 				l.CoreFraction = math.Max(0.25, 1-rim/l.RadiusMM)
+				// The core wanders inside the rim, never through it: the
+				// perturbation stays well under the rim's share.
+				// Each basis term is at most 1 in size, so bounding the sum
+				// of the coefficients bounds the perturbation.
+				lim := 0.6 * (1 - l.CoreFraction) / l.CoreFraction
+				sum := 0.0
+				for i := range l.CoreCoef {
+					l.CoreCoef[i] = rng.NormFloat64()
+					sum += math.Abs(l.CoreCoef[i])
+				}
+				for i := range l.CoreCoef {
+					l.CoreCoef[i] *= lim / sum
+				}
 			} else if vol > 0.1 && rng.Float64() < 0.05 {
 				l.Type = Haemorrhagic
 				l.CoreFraction = 0.5
