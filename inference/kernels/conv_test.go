@@ -84,8 +84,10 @@ func TestConv3DMatchesNaive(t *testing.T) {
 		{Shape5{2, 3, 6, 5, 7}, 4, 3},
 		{Shape5{1, 2, 3, 3, 3}, 5, 3},
 		{Shape5{3, 4, 4, 6, 5}, 2, 1},
-		{Shape5{2, 6, 5, 4, 8}, 3, 3}, // even output width
-		{Shape5{1, 5, 3, 5, 3}, 2, 3}, // output width 1
+		{Shape5{2, 6, 5, 4, 8}, 3, 3},  // even output width
+		{Shape5{1, 5, 3, 5, 3}, 2, 3},  // output width 1
+		{Shape5{1, 7, 4, 3, 13}, 4, 3}, // output width 11
+		{Shape5{2, 8, 5, 5, 11}, 9, 3}, // output width 9
 	} {
 		cin := tc.xs[1]
 		x := randSlice(r, tc.xs.Len())
