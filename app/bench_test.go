@@ -91,6 +91,10 @@ func BenchmarkSliceStepRedraw(b *testing.B) {
 				sz := sl.sv.Size()
 				imgs[i] = image.NewRGBA(image.Rect(0, 0, int(sz.Width), int(sz.Height)))
 			}
+			for i, sl := range shown { // warm the renderers' tables
+				sc := sl.sv.Scene()
+				rs[i].Render(imgs[i], sc.Volume, sc.Overlays, sc.View)
+			}
 			b.ResetTimer()
 			for n := 0; n < b.N; n++ {
 				d := 1
