@@ -29,8 +29,10 @@ type CPU struct {
 	chunk   int
 	// packBelow: layers with cin*k^3 below it use the packed panel.
 	packBelow int
-	// winograd: 3x3x3 layers use F(2,3) along the width (winograd.go).
+	// winograd: 3x3x3 layers use F(2,3) along the width (winograd.go),
+	// in chunks of wchunk output pairs.
 	winograd bool
+	wchunk   int
 }
 
 // NewCPU returns the CPU backend on g with the given number of goroutines.
@@ -38,7 +40,7 @@ func NewCPU(g Gemm, threads int) *CPU {
 	if threads < 1 {
 		threads = 1
 	}
-	return &CPU{gemm: g, threads: threads, chunk: 2048, packBelow: 128, winograd: true}
+	return &CPU{gemm: g, threads: threads, chunk: 2048, packBelow: 128, winograd: true, wchunk: 2048}
 }
 
 // Name implements Backend.

@@ -62,7 +62,7 @@ func backends() []Backend {
 	direct.winograd, direct.packBelow = false, 0
 	// Winograd with tiny chunks: chunk borders inside rows.
 	wsmall := NewCPU(defaultGemm(), 2)
-	wsmall.packBelow, wsmall.chunk = 0, 6
+	wsmall.packBelow, wsmall.wchunk = 0, 5
 	return append(b, small, packAll, packNone, direct, wsmall)
 }
 

@@ -88,7 +88,7 @@ func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, c
 	for i := range u {
 		u[i] = make([]float32, cin*rows*wp)
 	}
-	chunk := max(c.chunk/2, 1)
+	chunk := max(c.wchunk, 1)
 	nChunks := (Q + chunk - 1) / chunk
 	type acc struct{ m [4][]float32 }
 	bufs := make([]*acc, c.threads)
