@@ -51,11 +51,12 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := app.Options{Reader: *reader, CheckpointEvery: guiCheckpoint, FindCandidates: guiInfer, Preprocess: guiPreprocess}
 	if *dir == "" {
-		last, lastReader, ok := app.LastWorkspace()
+		last, lastReader, lastCase, ok := app.LastWorkspace()
 		if !ok {
 			return cmdDemo(nil, stdout, stderr)
 		}
 		*dir = last
+		opts.Case = lastCase
 		if opts.Reader == "" {
 			opts.Reader = lastReader
 		}

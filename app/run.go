@@ -62,6 +62,11 @@ func Run(dir string, opts Options) error {
 	w.Window().SetMaster()
 	w.Window().ShowAndRun()
 	w.Close()
+	if abs, err := filepath.Abs(w.ws.Dir()); err == nil {
+		if err := saveState(appState{LastWorkspace: abs, LastReader: w.reader, LastCase: w.lastCase}); err != nil {
+			fyne.LogError("remember workspace", err)
+		}
+	}
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 type appState struct {
 	LastWorkspace string `json:"last_workspace"`
 	LastReader    string `json:"last_reader,omitempty"`
+	LastCase      string `json:"last_case,omitempty"`
 }
 
 func statePath() (string, error) {
@@ -57,17 +58,17 @@ func saveState(s appState) error {
 	return atomicfile.WriteBytes(p, append(b, '\n'))
 }
 
-// LastWorkspace is the workspace Metascope had open last, if it still
-// exists.
-func LastWorkspace() (dir, reader string, ok bool) {
+// LastWorkspace is the workspace Metascope had open last (if it still
+// exists), with the reader and case that were open.
+func LastWorkspace() (dir, reader, caseName string, ok bool) {
 	s, err := loadState()
 	if err != nil || s.LastWorkspace == "" {
-		return "", "", false
+		return "", "", "", false
 	}
 	if _, err := os.Stat(filepath.Join(s.LastWorkspace, "workspace.json")); err != nil {
-		return "", "", false
+		return "", "", "", false
 	}
-	return s.LastWorkspace, s.LastReader, true
+	return s.LastWorkspace, s.LastReader, s.LastCase, true
 }
 
 // DefaultDemoDir is ~/.metascope/demo.

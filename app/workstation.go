@@ -82,6 +82,7 @@ type Workstation struct {
 	jobs   *jobBar
 
 	cd       *caseData // nil while no case is open
+	lastCase string    // the case shown last, remembered between runs
 	loadSeq  int       // identifies the newest load request
 	loading  string    // case being loaded
 	onLoaded func(name string, err error)
@@ -138,6 +139,11 @@ func NewWorkstation(a fyne.App, ws *workspace.Workspace, opts Options) (*Worksta
 	w.build()
 	w.refreshCases()
 	first := opts.Case
+	if first != "" {
+		if _, err := ws.Case(first); err != nil {
+			first = "" // gone since last time: start with the first case
+		}
+	}
 	if first == "" && len(w.ui.caseNames) > 0 {
 		first = w.ui.caseNames[0]
 	}
@@ -325,6 +331,7 @@ func (w *Workstation) OpenCase(name string) {
 // layers, lesion table and views.
 func (w *Workstation) showCase(cd *caseData) {
 	w.cd = cd
+	w.lastCase = cd.c.Name()
 	r := cd.session.Resume()
 	w.cursor = [3]int{cd.grid.Dims[0] / 2, cd.grid.Dims[1] / 2, cd.grid.Dims[2] / 2}
 	if cd.grid.Contains(r.Cursor[0], r.Cursor[1], r.Cursor[2]) && r.Cursor != [3]int{} {

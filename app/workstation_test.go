@@ -591,21 +591,21 @@ func TestCloseSavesLabelAndResume(t *testing.T) {
 func TestRememberLastWorkspace(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
-	if _, _, ok := LastWorkspace(); ok {
+	if _, _, _, ok := LastWorkspace(); ok {
 		t.Fatal("a fresh config has a last workspace")
 	}
 	dir := smallDemo(t)
-	if err := saveState(appState{LastWorkspace: dir, LastReader: "Dr B"}); err != nil {
+	if err := saveState(appState{LastWorkspace: dir, LastReader: "Dr B", LastCase: "demo-01"}); err != nil {
 		t.Fatal(err)
 	}
-	got, reader, ok := LastWorkspace()
-	if !ok || got != dir || reader != "Dr B" {
-		t.Fatalf("LastWorkspace = %q %q %v", got, reader, ok)
+	got, reader, c, ok := LastWorkspace()
+	if !ok || got != dir || reader != "Dr B" || c != "demo-01" {
+		t.Fatalf("LastWorkspace = %q %q %q %v", got, reader, c, ok)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok := LastWorkspace(); ok {
+	if _, _, _, ok := LastWorkspace(); ok {
 		t.Error("a deleted workspace is still offered")
 	}
 }
@@ -787,5 +787,14 @@ func TestWindowLevelPerSequenceAndZoomPerPlane(t *testing.T) {
 	n := viewer.NormalAxis(w.cd.grid, viewer.Coronal)
 	if d := w.cursor[n] - c[n]; d != 2 && d != -2 {
 		t.Errorf("two wheel notches moved the coronal slice by %d", d)
+	}
+}
+
+func TestOpensTheRememberedCaseOrTheFirst(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A", Case: "gone-since"})
+	defer w.Close()
+	if w.cd == nil || w.cd.c.Name() != "demo-01" || w.lastCase != "demo-01" {
+		t.Fatalf("a vanished remembered case should open the first case")
 	}
 }
