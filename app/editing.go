@@ -26,8 +26,14 @@ const (
 
 var toolKeys = []segToolKey{keyNavigate, keyBrush, keyEraser, keyThreshold, keyFill, keyDelete}
 
+// Long is the tool's name in menus and the shortcut help.
+func (k segToolKey) Long() string {
+	return [...]string{"Navigate (move the crosshair)", "Brush", "Eraser", "Threshold brush (intensity range)",
+		"Flood fill", "Delete lesion (click it)"}[k]
+}
+
 func (k segToolKey) String() string {
-	return [...]string{"Navigate", "Brush", "Eraser", "Threshold", "Fill", "Delete lesion"}[k]
+	return [...]string{"Navigate", "Brush", "Eraser", "Threshold", "Fill", "Delete"}[k]
 }
 
 // currentTool is the toolbar tool that the editor state amounts to.

@@ -61,7 +61,7 @@ func (w *Workstation) build() {
 	w.installShortcuts()
 	w.win.Resize(fyne.NewSize(1600, 1000))
 	w.clearViews()
-	w.arrange()
+	w.SetLayout(w.layout)
 	w.refreshReader()
 	w.refreshTools()
 }
@@ -69,19 +69,15 @@ func (w *Workstation) build() {
 func (w *Workstation) buildToolbar() fyne.CanvasObject {
 	open := widget.NewButtonWithIcon("Open", theme.FolderOpenIcon(), w.openWorkspaceDialog)
 	imp := widget.NewButtonWithIcon("Import", theme.ContentAddIcon(), w.importDialog)
-	names := make([]string, len(Layouts))
-	for i, l := range Layouts {
-		names[i] = l.String()
+	// One button per layout: switching is one click (or one key).
+	layouts := container.NewHBox()
+	w.ui.layoutButtons = map[Layout]*widget.Button{}
+	for _, l := range Layouts {
+		l := l
+		b := widget.NewButton(l.Short(), func() { w.SetLayout(l) })
+		w.ui.layoutButtons[l] = b
+		layouts.Add(b)
 	}
-	w.ui.layoutSel = widget.NewSelect(names, func(s string) {
-		defer w.unfocus()
-		for _, l := range Layouts {
-			if l.String() == s && l != w.layout {
-				w.SetLayout(l)
-			}
-		}
-	})
-	w.ui.layoutSel.Selected = w.layout.String()
 	icons := map[segToolKey]fyne.Resource{
 		keyNavigate: theme.NavigateNextIcon(), keyBrush: theme.DocumentCreateIcon(),
 		keyEraser: theme.ContentRemoveIcon(), keyThreshold: theme.ColorPaletteIcon(),
@@ -97,10 +93,9 @@ func (w *Workstation) buildToolbar() fyne.CanvasObject {
 	undo := widget.NewButtonWithIcon("Undo", theme.ContentUndoIcon(), w.Undo)
 	redo := widget.NewButtonWithIcon("Redo", theme.ContentRedoIcon(), w.Redo)
 	w.ui.undo, w.ui.redo = undo, redo
-	ai := widget.NewButtonWithIcon("Accept AI (G)", theme.ConfirmIcon(), func() { w.AcceptCandidate(false) })
-	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowHelp)
-	bar := container.NewHBox(open, imp, widget.NewSeparator(), container.NewGridWrap(fyne.NewSize(170, w.ui.layoutSel.MinSize().Height), w.ui.layoutSel), widget.NewSeparator(),
-		tools, widget.NewSeparator(), undo, redo, widget.NewSeparator(), ai, help)
+	ai := widget.NewButtonWithIcon("AI (G)", theme.ConfirmIcon(), func() { w.AcceptCandidate(false) })
+	bar := container.NewHBox(open, imp, widget.NewSeparator(), layouts, widget.NewSeparator(),
+		tools, widget.NewSeparator(), undo, redo, widget.NewSeparator(), ai)
 	return container.NewBorder(nil, widget.NewSeparator(), nil, w.ui.readerTop, container.NewHScroll(bar))
 }
 
@@ -135,7 +130,7 @@ func (w *Workstation) buildMenu() *fyne.MainMenu {
 	var toolItems []*fyne.MenuItem
 	for _, k := range toolKeys {
 		k := k
-		toolItems = append(toolItems, fyne.NewMenuItem(k.String(), func() { w.SetTool(k) }))
+		toolItems = append(toolItems, fyne.NewMenuItem(k.Long()+" ("+w.keyFor(toolAction(k))+")", func() { w.SetTool(k) }))
 	}
 	tools := fyne.NewMenu("Tools", append(toolItems,
 		fyne.NewMenuItemSeparator(),

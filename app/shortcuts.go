@@ -28,7 +28,7 @@ type Shortcut struct {
 	do  func(w *Workstation)
 }
 
-func toolAction(k segToolKey) string { return "Tool: " + k.String() }
+func toolAction(k segToolKey) string { return "Tool: " + k.Long() }
 
 // Shortcuts is the table of every keyboard shortcut.
 func Shortcuts() []Shortcut {

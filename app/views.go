@@ -6,6 +6,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
 
 	"metascope/viewer"
 	"metascope/volume"
@@ -41,6 +42,21 @@ func (l Layout) String() string {
 		return "1 view"
 	}
 	return "layout?"
+}
+
+// Short is the layout's toolbar label, with its key.
+func (l Layout) Short() string {
+	switch l {
+	case LayoutSequences:
+		return "4×1 (5)"
+	case LayoutPlanes:
+		return "1×3 (6)"
+	case LayoutAll:
+		return "4×3 (7)"
+	case LayoutSingle:
+		return "1×1 (8)"
+	}
+	return "?"
 }
 
 // slot is one of the twelve slice views (a sequence in a plane). Views
@@ -93,8 +109,13 @@ func (w *Workstation) visibleSlots() []*slot {
 func (w *Workstation) SetLayout(l Layout) {
 	w.layout = l
 	w.arrange()
-	if w.ui.layoutSel != nil && w.ui.layoutSel.Selected != l.String() {
-		w.ui.layoutSel.SetSelected(l.String())
+	for k, b := range w.ui.layoutButtons {
+		if k == l {
+			b.Importance = widget.HighImportance
+		} else {
+			b.Importance = widget.MediumImportance
+		}
+		b.Refresh()
 	}
 }
 

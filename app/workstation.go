@@ -442,24 +442,24 @@ func (w *Workstation) jobDone(name string, err error) {
 
 // widgets holds the window's widgets that change after building.
 type widgets struct {
-	centre      *fyne.Container
-	caseList    *widget.List
-	caseNames   []string
-	caseInfo    []string
-	caseSel     int
-	status      *widget.Label
-	readerTop   *widget.Label
-	readerBot   *widget.Label
-	loadBar     *widget.ProgressBarInfinite
-	loadLabel   *widget.Label
-	toolButtons map[segToolKey]*widget.Button
-	layoutSel   *widget.Select
-	layersBox   *fyne.Container
-	aiNote      *widget.Label
-	toolsBox    *fyne.Container
-	lesionList  *widget.List
-	lesionOf    *widget.Select
-	lesionSum   *widget.Label
-	infoText    *widget.Label
-	undo, redo  *widget.Button
+	centre        *fyne.Container
+	caseList      *widget.List
+	caseNames     []string
+	caseInfo      []string
+	caseSel       int
+	status        *widget.Label
+	readerTop     *widget.Label
+	readerBot     *widget.Label
+	loadBar       *widget.ProgressBarInfinite
+	loadLabel     *widget.Label
+	toolButtons   map[segToolKey]*widget.Button
+	layoutButtons map[Layout]*widget.Button
+	layersBox     *fyne.Container
+	aiNote        *widget.Label
+	toolsBox      *fyne.Container
+	lesionList    *widget.List
+	lesionOf      *widget.Select
+	lesionSum     *widget.Label
+	infoText      *widget.Label
+	undo, redo    *widget.Button
 }

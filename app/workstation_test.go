@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"metascope/lesion"
 	"metascope/preprocess"
@@ -339,8 +340,10 @@ func TestLayoutSwitching(t *testing.T) {
 		if w.layout != c.l || count() != c.views {
 			t.Errorf("key %c: layout %v with %d views, want %v with %d", c.key, w.layout, count(), c.l, c.views)
 		}
-		if w.ui.layoutSel.Selected != c.l.String() {
-			t.Errorf("layout selector shows %q", w.ui.layoutSel.Selected)
+		for l, b := range w.ui.layoutButtons {
+			if (b.Importance == widget.HighImportance) != (l == c.l) {
+				t.Errorf("after key %c the %v button has importance %v", c.key, l, b.Importance)
+			}
 		}
 	}
 	w.TypeRune('l') // single -> sequences
@@ -353,7 +356,10 @@ func TestLayoutSwitching(t *testing.T) {
 			t.Errorf("after C the layout shows %s %s", sl.seq.Title(), sl.plane)
 		}
 	}
-	w.ui.layoutSel.SetSelected(LayoutPlanes.String())
+	test.Tap(w.ui.layoutButtons[LayoutPlanes]) // one click
+	if w.layout != LayoutPlanes {
+		t.Errorf("the 3-planes button gave %v", w.layout)
+	}
 	w.TypeRune('4')
 	for _, sl := range w.visibleSlots() {
 		if sl.seq != volume.FLAIR {
