@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
 	"metascope/lesion"
@@ -121,6 +122,9 @@ func (w *Workstation) stroke(e viewer.StrokeEvent) {
 	case segedit.ToolBrush, segedit.ToolEraser:
 		switch e.Phase {
 		case viewer.StrokeBegin:
+			if !e.Inside {
+				return // a press beside the image paints nothing
+			}
 			o, err := w.editor.BrushOptions(plane, w.cd.images)
 			if err != nil {
 				w.showError(err)
@@ -135,7 +139,8 @@ func (w *Workstation) stroke(e viewer.StrokeEvent) {
 				return
 			}
 			if err := sess.StrokeTo(e.Voxel); err != nil {
-				w.showError(err)
+				// Not a dialog per mouse move: the stroke goes on.
+				fyne.LogError("stroke", err)
 			}
 		case viewer.StrokeEnd:
 			if !sess.StrokeActive() {

@@ -804,3 +804,23 @@ func TestOpensTheRememberedCaseOrTheFirst(t *testing.T) {
 		t.Fatalf("a vanished remembered case should open the first case")
 	}
 }
+
+func TestStrokeFromBesideTheImagePaintsNothing(t *testing.T) {
+	dir := smallDemo(t)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	sv, m := centreView(t, w)
+	w.SetTool(keyBrush)
+	// The view is wider than the slice: its left edge is black margin.
+	p := fyne.NewPos(2, sv.Size().Height/2)
+	if _, inside := m.ScreenToVoxel(float64(p.X), float64(p.Y)); inside {
+		t.Skip("no margin beside the image in this window")
+	}
+	dragThrough(sv, sv, []fyne.Position{p, p.AddXY(5, 0), screenOf(m, w.cursor)})
+	if n := w.cd.session.Label().Count(); n != 0 {
+		t.Errorf("a stroke begun beside the image painted %d voxels", n)
+	}
+	if w.cd.session.StrokeActive() {
+		t.Error("a stroke is left open")
+	}
+}
