@@ -2,7 +2,6 @@ package preprocess
 
 import (
 	"context"
-	"syscall"
 	"testing"
 
 	"metascope/lesion"
@@ -20,7 +19,7 @@ import (
 func BenchmarkPipeline(b *testing.B) {
 	in, truth := mniCase(b, 1, 5)
 	b.ResetTimer()
-	cpu0 := cpuSeconds()
+	cpu0 := ptest.CPUSeconds()
 	var res *Result
 	var err error
 	for i := 0; i < b.N; i++ {
@@ -29,7 +28,7 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu_s/case")
+	b.ReportMetric((ptest.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/case")
 	for _, t := range res.Timings {
 		b.Logf("%-16s %6.2f s", t.Step, t.Seconds)
 	}
@@ -61,7 +60,7 @@ func BenchmarkPipelinePhantom(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu0 := cpuSeconds()
+	cpu0 := ptest.CPUSeconds()
 	var res *Result
 	for i := 0; i < b.N; i++ {
 		if res, err = Run(context.Background(), Inputs{Images: c.Images}, DefaultOptions(), nil); err != nil {
@@ -71,7 +70,7 @@ func BenchmarkPipelinePhantom(b *testing.B) {
 	b.StopTimer()
 	// CPU seconds are what the machine's other users cannot take away:
 	// wall time on a shared 2-core machine varies with their load.
-	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu_s/case")
+	b.ReportMetric((ptest.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/case")
 	for _, t := range res.Timings {
 		b.Logf("%-16s %6.2f s", t.Step, t.Seconds)
 	}
@@ -91,13 +90,4 @@ func BenchmarkPipelinePhantom(b *testing.B) {
 	b.ReportMetric(lesion.Dice(mask, c.BrainMask), "dice")
 	b.ReportMetric(float64(ptest.LostVoxels(mask, c.Label)), "lesion_vox_lost")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/case")
-}
-
-// cpuSeconds is this process's user + system CPU time.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }

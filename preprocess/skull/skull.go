@@ -171,15 +171,26 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 		attempts = append(attempts, attempt{1, reach})
 	}
 	opened := map[float64][]bool{0: tissue}
-	for _, a := range attempts {
+	for i := 0; i < len(attempts); i++ {
+		a := attempts[i]
 		t, ok := opened[a.open]
 		if !ok {
 			t = imgops.Open(tissue, dims, sp, a.open)
 			opened[a.open] = t
 		}
-		if b := growWithin(core, t, dims, sp, a.reach); !leaks(b, surface) {
+		b := growWithin(core, t, dims, sp, a.reach)
+		f := leakFraction(b, surface)
+		if f <= maxLeak {
 			brain = b
 			break
+		}
+		if a.open >= 1 && math.IsInf(a.reach, 1) && f > 0.05 {
+			// A leak this wide is not a thin bridge that more opening
+			// would cut (a blurred skull, as in an averaged template):
+			// go on to limited growth.
+			for i+1 < len(attempts) && math.IsInf(attempts[i+1].reach, 1) {
+				i++
+			}
 		}
 	}
 	if brain == nil {
@@ -240,9 +251,13 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 // skull, fat and skin, well over a centimetre deep).
 const leakMM = 5
 
-// leaks reports whether more than a few brain voxels lie outside inner (the
-// head mask eroded by leakMM).
-func leaks(brain, inner []bool) bool {
+// maxLeak is the largest fraction of brain voxels allowed outside the inner
+// head before a growth counts as leaked into the scalp.
+const maxLeak = 0.002
+
+// leakFraction is the fraction of brain voxels outside inner (the head
+// minus its outer leakMM).
+func leakFraction(brain, inner []bool) float64 {
 	n, out := 0, 0
 	for i, b := range brain {
 		if b {
@@ -252,8 +267,11 @@ func leaks(brain, inner []bool) bool {
 			}
 		}
 	}
-	return out > n/500
+	return float64(out) / float64(max(n, 1))
 }
+
+// leaks reports whether a growth has leaked into the scalp.
+func leaks(brain, inner []bool) bool { return leakFraction(brain, inner) > maxLeak }
 
 // innerHead marks head voxels farther than leakMM from the background
 // around the head. The edges of the field of view count as background,
