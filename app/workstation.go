@@ -403,6 +403,11 @@ func (w *Workstation) submit() {
 	}
 	w.refreshCases()
 	w.refreshReader()
+	// Blinding lifts once the reader has submitted: reopen to show the
+	// other readers' labels.
+	if w.ws.Settings().Blinding {
+		w.reloadCase()
+	}
 }
 
 // SwitchReader closes the open case and reopens it as another reader.
