@@ -551,12 +551,23 @@ func TestBlindingAndConsensusLayers(t *testing.T) {
 	if !strings.Contains(w.ui.caseInfo[0], "Dr B: submitted") {
 		t.Errorf("case list says %q; want Dr B submitted", w.ui.caseInfo[0])
 	}
+	// Once Dr A submits, the case reopens with Dr B's labels.
+	loaded := make(chan error, 1)
+	w.onLoaded = func(_ string, err error) { loaded <- err }
+	w.submit()
+	waitLoaded(t, loaded)
+	if got := layerNames(w); len(got[layerReader]) != 1 {
+		t.Errorf("after submitting, Dr A sees %v", got)
+	}
+	if w.cd.c.ReaderStatus("Dr A") != workspace.Submitted || !strings.Contains(w.ui.readerTop.Text, "submitted") {
+		t.Errorf("Dr A status %v, label %q", w.cd.c.ReaderStatus("Dr A"), w.ui.readerTop.Text)
+	}
 	w.Close()
 	// The adjudicator sees every reader.
 	w = openStation(t, dir, Options{Reader: "Senior"})
 	got = layerNames(w)
-	if len(got[layerReader]) != 1 || got[layerReader][0] != "Dr B" {
-		t.Errorf("Senior sees %v", got)
+	if len(got[layerReader]) != 2 || got[layerReader][0] != "Dr A" || got[layerReader][1] != "Dr B" {
+		t.Errorf("Senior sees %v; want both readers", got)
 	}
 	if !strings.Contains(w.ui.readerTop.Text, "Senior") || !strings.Contains(w.ui.readerTop.Text, "adjudicator") {
 		t.Errorf("reader label %q", w.ui.readerTop.Text)
