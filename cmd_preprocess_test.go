@@ -11,6 +11,7 @@ import (
 	"metascope/preprocess"
 	"metascope/volume"
 	"metascope/volume/nifti"
+	"metascope/workspace"
 )
 
 // writeMNICase writes a small four-sequence case folder from the real MNI
@@ -69,6 +70,29 @@ func TestCmdPreprocessCaseFolder(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out2, "brain_mask.nii.gz")); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestCmdPreprocessWorkspaceCase(t *testing.T) {
+	dir := writeMNICase(t)
+	w, err := workspace.OpenOrCreate(filepath.Join(t.TempDir(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := map[volume.Sequence]string{}
+	for _, s := range volume.Sequences {
+		src[s] = filepath.Join(dir, s.String()+".nii.gz")
+	}
+	c, err := w.AddCase("case-01", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"preprocess", "--quiet", "--spacing", "3", "--no-bias", "--workspace", w.Dir(), "--case", "case-01"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if _, err := preprocess.ReadResult(c.PreprocDir()); err != nil {
+		t.Errorf("workspace case preproc folder: %v", err)
 	}
 }
 

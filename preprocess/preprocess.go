@@ -206,14 +206,20 @@ func (in Inputs) Validate() error {
 
 // Run preprocesses a case. progress receives the stage and overall
 // fraction done; ctx cancels between and within steps.
-func Run(ctx context.Context, in Inputs, opts Options, progress job.Progress) (*Result, error) {
+func Run(ctx context.Context, in Inputs, opts Options, progress job.Progress) (res *Result, err error) {
+	// A bug must not take the GUI down with it: turn a panic into an error.
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("preprocess: internal error: %v", r)
+		}
+	}()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	res := &Result{ReferenceGrid: in.Images[volume.T1c].Grid, Options: opts}
+	res = &Result{ReferenceGrid: in.Images[volume.T1c].Grid, Options: opts}
 	timed := func(step string, f func() error) error {
 		start := time.Now()
 		err := f()
@@ -238,7 +244,7 @@ func Run(ctx context.Context, in Inputs, opts Options, progress job.Progress) (*
 	ref := corrected[volume.T1c]
 	res.Transforms[volume.T1c] = SequenceTransform{Sequence: volume.T1c.String(), ReferenceToSequence: volume.Identity(),
 		Rigid: register.Rigid{}}
-	err := timed("registration", func() error {
+	err = timed("registration", func() error {
 		moving := []volume.Sequence{volume.T1, volume.T2, volume.FLAIR}
 		for i, s := range moving {
 			p := progress.Sub(0.3+0.4*float64(i)/3, 0.3+0.4*float64(i+1)/3)
