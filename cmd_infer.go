@@ -65,6 +65,7 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	var files [4]string
 	var preprocDir, candDir string
 	var wsp *workspace.Workspace
+	var wsCase *workspace.Case
 	switch {
 	case *ws != "" || *caseName != "":
 		if *ws == "" || *caseName == "" || len(pos) > 0 {
@@ -77,6 +78,7 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
+		wsCase = c
 		for _, s := range volume.Sequences {
 			files[s] = c.ImagePath(s)
 		}
@@ -132,6 +134,13 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	cands := rep.Candidates
 	if err := inference.WriteCandidates(candDir, rep, cr.Label, cr.Prob); err != nil {
 		return fail(err)
+	}
+	if wsCase != nil {
+		if err := wsCase.Audit("metascope infer", "AI candidates", map[string]any{
+			"model": modelName, "folds": len(model.Folds), "candidates": len(cands), "synthetic_data": rep.SyntheticData,
+		}); err != nil {
+			return fail(err)
+		}
 	}
 	bar.finish()
 	list, _, _ := inference.CandidatePaths(candDir, modelName)
