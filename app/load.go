@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"metascope/job"
 	"metascope/preprocess"
@@ -133,28 +134,48 @@ func loadCase(ctx context.Context, req loadRequest, progress job.Progress) (cd *
 			cd.aligned = true
 		}
 	}
-	for i, s := range volume.Sequences {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		progress("reading "+s.Title(), float64(i)/6)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	progress("reading T1, T2, FLAIR", 1.0/6)
+	// The three other sequences are read and brought into the T1c grid
+	// side by side (decompression and resampling are CPU-bound).
+	var wg sync.WaitGroup
+	var errs [4]error
+	for _, s := range volume.Sequences {
 		if s == volume.T1c {
 			continue
 		}
-		v, err := nifti.ReadVolume(req.c.ImagePath(s))
+		wg.Add(1)
+		go func(s volume.Sequence) {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					errs[s] = fmt.Errorf("%s: %v", s.Title(), r)
+				}
+			}()
+			v, err := nifti.ReadVolume(req.c.ImagePath(s))
+			if err != nil {
+				errs[s] = err
+				return
+			}
+			switch {
+			case pre != nil:
+				// Through the case's registration, in one interpolation.
+				v = pre.AlignToReference(s, v)
+			case !v.Grid.SameGeometry(cd.grid, 1e-4):
+				// Resampled once, by world coordinates: the reader draws
+				// in the T1c grid and every sequence is shown there.
+				v = volume.Resample(v, cd.grid)
+			}
+			cd.images[s] = v
+		}(s)
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("open case %s: %w", req.c.Name(), err)
 		}
-		switch {
-		case pre != nil:
-			// Through the case's registration, in one interpolation.
-			v = pre.AlignToReference(s, v)
-		case !v.Grid.SameGeometry(cd.grid, 1e-4):
-			// Resampled once, by world coordinates: the reader draws in
-			// the T1c grid and every sequence is shown there.
-			v = volume.Resample(v, cd.grid)
-		}
-		cd.images[s] = v
 	}
 	progress("intensity histograms", 4.0/6)
 	// Automatic windows come from the brain's intensities when the brain
