@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -833,5 +834,39 @@ func TestStrokeFromBesideTheImagePaintsNothing(t *testing.T) {
 	}
 	if w.cd.session.StrokeActive() {
 		t.Error("a stroke is left open")
+	}
+}
+
+func TestCorruptImageGivesAnErrorNamingTheFile(t *testing.T) {
+	dir := smallDemo(t)
+	ws, err := workspace.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ws.Case("demo-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := c.ImagePath(volume.T2)
+	if err := os.WriteFile(bad, []byte("\x1f\x8b not really gzip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loaded := make(chan error, 1)
+	a := test.NewTempApp(t)
+	w, err := NewWorkstation(a, ws, Options{Reader: "Dr A", onLoaded: func(_ string, err error) { loaded <- err }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	select {
+	case err := <-loaded:
+		if err == nil || !strings.Contains(err.Error(), "t2.nii.gz") {
+			t.Fatalf("opening a case with a corrupt T2 gave %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("no answer")
+	}
+	if w.cd != nil {
+		t.Error("a case with a corrupt image was opened")
 	}
 }
