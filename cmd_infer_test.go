@@ -14,6 +14,7 @@ import (
 	"metascope/preprocess"
 	"metascope/volume"
 	"metascope/volume/nifti"
+	"metascope/workspace"
 )
 
 // writePreprocessedCase writes a case folder whose preproc/ holds a block of
@@ -147,5 +148,48 @@ func TestInferErrors(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"infer", "--quiet", "--model", bad, caseDir}, &out, &errb); code != exitError || !strings.Contains(errb.String(), bad) {
 		t.Errorf("corrupt model: exit %d, %q", code, errb.String())
+	}
+}
+
+// TestInferWorkspaceCase runs infer on a workspace case: candidates land in
+// the case's candidates/ folder and the audit log records the run.
+func TestInferWorkspaceCase(t *testing.T) {
+	src, res := writePreprocessedCase(t)
+	w, err := workspace.Create(filepath.Join(t.TempDir(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources := map[volume.Sequence]string{}
+	for _, s := range volume.Sequences {
+		p := filepath.Join(src, s.String()+".nii.gz")
+		if err := nifti.WriteVolume(p, res.Images[s]); err != nil {
+			t.Fatal(err)
+		}
+		sources[s] = p
+	}
+	c, err := w.AddCase("case-01", sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := preprocess.WriteResult(c.PreprocDir(), res); err != nil {
+		t.Fatal(err)
+	}
+	model := writeTinyModel(t)
+	var out, errb bytes.Buffer
+	if code := run([]string{"infer", "--quiet", "--model", model, "--segment", "12", "--workspace", w.Dir(), "--case", "case-01"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	list, lp, pp := inference.CandidatePaths(c.CandidatesDir(), "tiny")
+	for _, p := range []string{list, lp, pp} {
+		if _, err := os.Stat(p); err != nil {
+			t.Error(err)
+		}
+	}
+	log, err := c.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) == 0 || log[len(log)-1].Action != "AI candidates" {
+		t.Errorf("audit log %+v", log)
 	}
 }
