@@ -73,6 +73,7 @@ func (w *Workstation) SetTool(k segToolKey) {
 	}
 	w.applyTool()
 	w.refreshTools()
+	w.redraw() // the threshold preview comes and goes with the tool
 }
 
 // applyTool tells every view what the left button does and how large the

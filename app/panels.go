@@ -294,6 +294,7 @@ func (w *Workstation) refreshTools() {
 	thr := widget.NewCheck("Intensity range", func(on bool) {
 		e.ThresholdOn = on
 		w.unfocus()
+		w.redraw()
 		w.applyTool()
 		w.refreshTools()
 	})
@@ -323,8 +324,9 @@ func (w *Workstation) refreshTools() {
 			e.ThresholdHi = float32(math.Max(v, float64(e.ThresholdLo)))
 			update()
 		}
-		loS.OnChangeEnded = func(float64) { w.unfocus() }
-		hiS.OnChangeEnded = func(float64) { w.unfocus() }
+		// The preview follows the range when the slider is released.
+		loS.OnChangeEnded = func(float64) { w.redraw(); w.unfocus() }
+		hiS.OnChangeEnded = func(float64) { w.redraw(); w.unfocus() }
 		box.Add(container.NewBorder(nil, nil, widget.NewLabel("low"), nil, loS))
 		box.Add(container.NewBorder(nil, nil, widget.NewLabel("high"), nil, hiS))
 		seqSel.OnChanged = func(s string) {
@@ -337,6 +339,7 @@ func (w *Workstation) refreshTools() {
 			hh := w.cd.hist[q]
 			e.ThresholdLo, e.ThresholdHi = hh.Percentile(0.9), hh.Hi
 			w.refreshTools()
+			w.redraw()
 		}
 	}
 	box.Add(container.NewGridWithColumns(2,

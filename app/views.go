@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"metascope/segedit"
 	"metascope/viewer"
 	"metascope/volume"
 )
@@ -168,11 +169,47 @@ func (w *Workstation) overlays() []viewer.Overlay {
 	if w.cd == nil {
 		return nil
 	}
-	out := make([]viewer.Overlay, 0, len(w.cd.layers))
+	out := make([]viewer.Overlay, 0, len(w.cd.layers)+1)
 	for _, l := range w.cd.layers {
 		out = append(out, l.overlay())
 	}
+	if m := w.rangePreview(); m != nil {
+		// What the threshold brush may paint, outlined as in ITK-SNAP's
+		// threshold preview.
+		out = append(out, viewer.Overlay{Name: "in range", Label: m, Color: viewer.LayerColors[5],
+			Opacity: 0.8, Visible: true, Outline: true})
+	}
 	return out
+}
+
+// rangePreview is the mask of voxels inside the threshold range while a
+// range-limited tool is in use (nil otherwise). It is recomputed only when
+// the range, its sequence or the case changes.
+func (w *Workstation) rangePreview() *volume.Label {
+	e := w.editor
+	if w.cd == nil || !e.ThresholdOn || (e.Tool != segedit.ToolBrush && e.Tool != segedit.ToolFill) {
+		return nil
+	}
+	key := rangeKey{cd: w.cd, seq: e.ThresholdSeq, lo: e.ThresholdLo, hi: e.ThresholdHi}
+	if w.preview.mask != nil && w.preview.key == key {
+		return w.preview.mask
+	}
+	img := w.cd.images[e.ThresholdSeq]
+	m := volume.NewLabel(w.cd.grid)
+	for i, x := range img.Data {
+		if x >= e.ThresholdLo && x <= e.ThresholdHi {
+			m.Data[i] = 1
+		}
+	}
+	w.preview.key, w.preview.mask = key, m
+	return m
+}
+
+// rangeKey identifies a computed threshold preview.
+type rangeKey struct {
+	cd     *caseData
+	seq    volume.Sequence
+	lo, hi float32
 }
 
 // viewOf is the view state of a slot: the shared cursor and orientation,

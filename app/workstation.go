@@ -105,6 +105,11 @@ type Workstation struct {
 	lesions     []lesion.Component
 	lesionIdx   int
 
+	preview struct { // the threshold range preview, cached
+		key  rangeKey
+		mask *volume.Label
+	}
+
 	stopTicker chan struct{}
 	closed     bool
 

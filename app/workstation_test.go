@@ -283,6 +283,30 @@ func TestThresholdBrushRespectsItsRange(t *testing.T) {
 	if lbl.Count() != painted {
 		t.Fatalf("%d voxels labelled, %d expected", lbl.Count(), painted)
 	}
+	// While the threshold brush is the tool, every view outlines what is
+	// in range; with the navigator, nothing.
+	preview := func() *volume.Label {
+		for _, o := range sv.Scene().Overlays {
+			if o.Name == "in range" {
+				return o.Label
+			}
+		}
+		return nil
+	}
+	w.redraw()
+	p := preview()
+	if p == nil {
+		t.Fatal("no threshold preview with the threshold brush")
+	}
+	for i, v := range t1c.Data {
+		if (p.Data[i] != 0) != (v >= lo && v <= hi) {
+			t.Fatalf("preview voxel %d (T1c %g) wrong for [%g, %g]", i, v, lo, hi)
+		}
+	}
+	w.TypeRune('n')
+	if preview() != nil {
+		t.Error("threshold preview shown with the navigator")
+	}
 }
 
 func TestCrashAfterStrokeLosesNothingAndResumes(t *testing.T) {
