@@ -41,7 +41,7 @@ type Options struct {
 
 // DefaultOptions suit adult heads.
 func DefaultOptions() Options {
-	return Options{ErodeMM: 4, CloseMM: 5, LesionReachMM: 6, MinVolumeCM3: 600, MaxVolumeCM3: 2600}
+	return Options{ErodeMM: 4, CloseMM: 3, LesionReachMM: 6, MinVolumeCM3: 600, MaxVolumeCM3: 2600}
 }
 
 // Validate names the first invalid field.
@@ -224,7 +224,7 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 		brain = imgops.Close(brain, dims, sp, opts.CloseMM)
 	}
 	brain = imgops.FillHoles(brain, dims)
-	brain = imgops.FillHolesSlices(brain, dims, axialAxis(g))
+	brain = fillHolesVoting(brain, dims)
 	if err := step("lesions", 0.8); err != nil {
 		return nil, err
 	}
@@ -469,6 +469,30 @@ func largestCentral(m []bool, g volume.Grid) []bool {
 	out := make([]bool, len(m))
 	for i, l := range lab {
 		out[i] = l == int32(best)
+	}
+	return out
+}
+
+// fillHolesVoting adds voxels that are holes in the 2D slices of at least
+// two of the three orientations. The ventricles open into the cisterns in
+// 3D, so 3D filling misses them, but they are enclosed in every plane; the
+// cisterns between temporal lobes, brainstem and cerebellum are enclosed
+// in axial slices only, and stay out, as they are outside the pial surface.
+func fillHolesVoting(m []bool, dims [3]int) []bool {
+	votes := make([]uint8, len(m))
+	for a := 0; a < 3; a++ {
+		f := imgops.FillHolesSlices(m, dims, a)
+		for i := range f {
+			if f[i] && !m[i] {
+				votes[i]++
+			}
+		}
+	}
+	out := append([]bool(nil), m...)
+	for i, v := range votes {
+		if v >= 2 {
+			out[i] = true
+		}
 	}
 	return out
 }
