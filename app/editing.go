@@ -321,3 +321,8 @@ func (w *Workstation) ToggleBrush3D() {
 	w.editor.Brush3D = !w.editor.Brush3D
 	w.refreshTools()
 }
+
+// defaultRangeLow is the percentile of the threshold sequence's histogram
+// where a new threshold range starts (it runs to the maximum): on a T1c,
+// the brightest 5 % holds enhancing rims and vessels, not white matter noise.
+const defaultRangeLow = 0.95

@@ -337,7 +337,7 @@ func (w *Workstation) refreshTools() {
 			}
 			e.ThresholdSeq = q
 			hh := w.cd.hist[q]
-			e.ThresholdLo, e.ThresholdHi = hh.Percentile(0.9), hh.Hi
+			e.ThresholdLo, e.ThresholdHi = hh.Percentile(defaultRangeLow), hh.Hi
 			w.refreshTools()
 			w.redraw()
 		}

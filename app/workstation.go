@@ -350,9 +350,9 @@ func (w *Workstation) showCase(cd *caseData) {
 	} else {
 		// First visit: keep the tool, but intensities differ from case to
 		// case, so the threshold range starts from this case's histogram
-		// (the brightest tenth of the T1c: enhancing tissue).
+		// (the brightest 5 %: enhancing tissue on a T1c).
 		h := cd.hist[w.editor.ThresholdSeq]
-		w.editor.ThresholdLo, w.editor.ThresholdHi = h.Percentile(0.9), h.Hi
+		w.editor.ThresholdLo, w.editor.ThresholdHi = h.Percentile(defaultRangeLow), h.Hi
 	}
 	for _, s := range volume.Sequences {
 		w.wl[s] = cd.hist[s].Window(viewer.PresetAuto)
