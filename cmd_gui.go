@@ -25,7 +25,7 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gui", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("workspace", "", "workspace folder (default: the last one opened, else the demo)")
-	reader := fs.String("reader", "", "reader who edits (default: the last one, else the workspace's first reader)")
+	reader := fs.String("reader", "", "reader who edits, added to the workspace when new (default: the last one, else the workspace's first reader)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: metascope gui [--workspace DIR] [--reader NAME]")
 		fmt.Fprintln(stderr, "\nOpens the Metascope workstation. Not a medical device.")
