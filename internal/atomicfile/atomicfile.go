@@ -32,6 +32,11 @@ func Write(path string, fill func(w io.Writer) error) (err error) {
 	if err = bw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	// CreateTemp makes the file 0600; the workspace is a folder users copy
+	// and share, so give it the mode os.WriteFile would.
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: chmod: %w", path, err)
+	}
 	if err = tmp.Sync(); err != nil {
 		return fmt.Errorf("write %s: sync: %w", path, err)
 	}

@@ -37,4 +37,7 @@ func TestWriteReplacesWholeOrNothing(t *testing.T) {
 	if string(got) != "new" {
 		t.Fatalf("got %q", got)
 	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v, want 0644 (readable by the people sharing the workspace)", st.Mode().Perm())
+	}
 }
