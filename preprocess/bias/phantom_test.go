@@ -39,8 +39,8 @@ func TestCorrectPhantom(t *testing.T) {
 		}
 		cvClean, cvBad, cvFixed := ptest.CV(clean, wm), ptest.CV(img, wm), ptest.CV(res.Corrected, wm)
 		t.Logf("seed %d: WM CV bias-free %.4f, biased %.4f, corrected %.4f", seed, cvClean, cvBad, cvFixed)
-		if cvFixed > cvClean+0.006 {
-			t.Errorf("seed %d: corrected WM CV %.4f, want within 0.006 of bias-free %.4f", seed, cvFixed, cvClean)
+		if cvFixed > cvClean+0.01 {
+			t.Errorf("seed %d: corrected WM CV %.4f, want within 0.01 (one CV point) of bias-free %.4f", seed, cvFixed, cvClean)
 		}
 	}
 }
