@@ -37,7 +37,12 @@ func (w *Workstation) buildCaseList() fyne.CanvasObject {
 		w.unfocus()
 	}
 	title := widget.NewLabelWithStyle("Cases", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	return container.NewBorder(title, nil, nil, nil, w.ui.caseList)
+	// The filter matches names and status lines: "02", "Dr B: submitted",
+	// "in progress", "consensus".
+	w.ui.caseFilter = widget.NewEntry()
+	w.ui.caseFilter.SetPlaceHolder("filter (name, reader, status)")
+	w.ui.caseFilter.OnChanged = func(string) { w.refreshCases() }
+	return container.NewBorder(title, w.ui.caseFilter, nil, nil, w.ui.caseList)
 }
 
 // caseRow is one entry of the case list: the name and its status lines.
@@ -122,10 +127,20 @@ func (w *Workstation) refreshCases() {
 	}
 	w.ui.caseNames = w.ui.caseNames[:0]
 	w.ui.caseInfo = w.ui.caseInfo[:0]
-	for _, c := range cases {
-		w.ui.caseNames = append(w.ui.caseNames, c.Name())
-		w.ui.caseInfo = append(w.ui.caseInfo, caseSummary(c, w.ws.Readers()))
+	filter := ""
+	if w.ui.caseFilter != nil {
+		filter = strings.ToLower(strings.TrimSpace(w.ui.caseFilter.Text))
 	}
+	for _, c := range cases {
+		info := caseSummary(c, w.ws.Readers())
+		if filter != "" && !strings.Contains(strings.ToLower(c.Name()+"\n"+info), filter) {
+			continue
+		}
+		w.ui.caseNames = append(w.ui.caseNames, c.Name())
+		w.ui.caseInfo = append(w.ui.caseInfo, info)
+	}
+	w.ui.caseSel = -1
+	w.ui.caseList.UnselectAll()
 	// Rows grow with the number of status lines (one per reader, plus
 	// consensus and training).
 	for i, info := range w.ui.caseInfo {

@@ -457,6 +457,7 @@ type widgets struct {
 	caseNames     []string
 	caseInfo      []string
 	caseSel       int
+	caseFilter    *widget.Entry
 	status        *widget.Label
 	readerTop     *widget.Label
 	readerBot     *widget.Label

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"os"
@@ -892,5 +893,41 @@ func TestCorruptImageGivesAnErrorNamingTheFile(t *testing.T) {
 	}
 	if w.cd != nil {
 		t.Error("a case with a corrupt image was opened")
+	}
+}
+
+func TestCaseListFilter(t *testing.T) {
+	dir := smallDemo(t)
+	second := filepath.Join(dir, "cases", "demo-02")
+	if err := copyTree(filepath.Join(dir, "cases", "demo-01"), second); err != nil {
+		t.Fatal(err)
+	}
+	cj := filepath.Join(second, "case.json")
+	b, err := os.ReadFile(cj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cj, bytes.Replace(b, []byte(`"demo-01"`), []byte(`"demo-02"`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	if len(w.ui.caseNames) != 2 {
+		t.Fatalf("case list %v", w.ui.caseNames)
+	}
+	// Dr A edits demo-01: it becomes "in progress".
+	sv, m := centreView(t, w)
+	w.SetTool(keyBrush)
+	click(sv, screenOf(m, w.cursor))
+	for filter, want := range map[string][]string{
+		"02": {"demo-02"}, "in progress": {"demo-01"}, "DR A": {"demo-01", "demo-02"}, "zzz": nil, "": {"demo-01", "demo-02"},
+	} {
+		w.ui.caseFilter.SetText(filter)
+		if strings.Join(w.ui.caseNames, ",") != strings.Join(want, ",") {
+			t.Errorf("filter %q shows %v, want %v", filter, w.ui.caseNames, want)
+		}
+	}
+	if w.cd == nil || w.cd.c.Name() != "demo-01" {
+		t.Error("filtering changed the open case")
 	}
 }
