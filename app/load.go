@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image/color"
 	"os"
@@ -89,12 +90,13 @@ func (cd *caseData) hasAI() bool {
 	return false
 }
 
-// loadRequest says which case to open for whom.
+// loadRequest says which case to open for whom. Other readers' labels and
+// the consensus are read only through ws (workspace.VisibleReaders,
+// OpenLabel, OpenConsensusLabel), the single place that applies blinding.
 type loadRequest struct {
-	c        *workspace.Case
-	reader   string
-	blinding bool // hide other readers' labels until the reader submits
-	seeAll   bool // adjudicators see every reader
+	ws     *workspace.Workspace
+	c      *workspace.Case
+	reader string
 }
 
 // loadCase reads a case off the UI goroutine: the four images, each
@@ -232,37 +234,40 @@ func loadCase(ctx context.Context, req loadRequest, progress job.Progress) (cd *
 		cd.layers = append(cd.layers, &layer{name: "AI " + base, kind: layerAILabel, label: l,
 			color: colors[4], opacity: 1, visible: true, outline: true})
 	}
-	ownStatus := req.c.ReaderStatus(req.reader)
-	showOthers := !req.blinding || req.seeAll || ownStatus == workspace.Submitted
-	if showOthers {
-		names := make([]string, 0)
-		for name := range req.c.ReaderStatuses() {
-			if name != req.reader {
-				names = append(names, name)
-			}
+	// Blinding: only the readers the workspace lets this viewer see (all
+	// of them only once every assigned reader has submitted, or with
+	// blinding off), and the consensus only once it may be seen.
+	ci := 1
+	for _, name := range req.ws.VisibleReaders(req.c, req.reader) {
+		if name == req.reader {
+			continue
 		}
-		sort.Strings(names)
-		ci := 1
-		for _, name := range names {
-			p := req.c.LabelPath(name)
-			if _, serr := os.Stat(p); serr != nil {
-				continue
-			}
-			l, rerr := readLabelOn(p, cd.grid)
-			if rerr != nil {
-				cd.warnings = append(cd.warnings, rerr.Error())
-				continue
-			}
-			cd.layers = append(cd.layers, &layer{name: name, kind: layerReader, label: l,
-				color: colors[1+ci%3], opacity: 1, visible: true, outline: true})
-			ci++
+		l, rerr := req.ws.OpenLabel(req.c, req.reader, name)
+		if errors.Is(rerr, os.ErrNotExist) {
+			continue // nothing drawn yet
 		}
-	}
-	if _, serr := os.Stat(req.c.ConsensusPath()); serr == nil {
-		l, rerr := readLabelOn(req.c.ConsensusPath(), cd.grid)
 		if rerr != nil {
 			cd.warnings = append(cd.warnings, rerr.Error())
-		} else {
+			continue
+		}
+		if !l.Grid.SameGeometry(cd.grid, 1e-4) {
+			l = volume.ResampleLabel(l, cd.grid)
+		}
+		cd.layers = append(cd.layers, &layer{name: name, kind: layerReader, label: l,
+			color: colors[1+ci%3], opacity: 1, visible: true, outline: true})
+		ci++
+	}
+	if _, serr := os.Stat(req.c.ConsensusPath()); serr == nil {
+		l, rerr := req.ws.OpenConsensusLabel(req.c, req.reader)
+		switch {
+		case errors.Is(rerr, workspace.ErrBlinded):
+			// Hidden until every reader has submitted.
+		case rerr != nil:
+			cd.warnings = append(cd.warnings, rerr.Error())
+		default:
+			if !l.Grid.SameGeometry(cd.grid, 1e-4) {
+				l = volume.ResampleLabel(l, cd.grid)
+			}
 			cd.layers = append(cd.layers, &layer{name: "Consensus", kind: layerConsensus, label: l,
 				color: colors[5], opacity: 1, visible: true, outline: true})
 		}

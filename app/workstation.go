@@ -292,10 +292,7 @@ func (w *Workstation) OpenCase(name string) {
 	w.loadSeq++
 	seq := w.loadSeq
 	w.loading = name
-	req := loadRequest{c: c, reader: w.reader, blinding: w.ws.Settings().Blinding}
-	if r, ok := w.ws.Reader(w.reader); ok && r.Role != workspace.RoleReader {
-		req.seeAll = true
-	}
+	req := loadRequest{ws: w.ws, c: c, reader: w.reader}
 	w.ui.loadLabel.SetText("Loading " + name + "…")
 	w.ui.loadBar.Show()
 	w.ui.loadLabel.Show()

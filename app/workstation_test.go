@@ -568,10 +568,11 @@ func TestBlindingAndConsensusLayers(t *testing.T) {
 		}
 		return out
 	}
-	// Dr A has not submitted: Dr B's labels stay hidden, the consensus shows.
+	// Dr A has not submitted: Dr B's labels and the consensus (made of
+	// both readers' work) stay hidden.
 	w := openStation(t, dir, Options{Reader: "Dr A"})
 	got := layerNames(w)
-	if len(got[layerReader]) != 0 || len(got[layerConsensus]) != 1 {
+	if len(got[layerReader]) != 0 || len(got[layerConsensus]) != 0 {
 		t.Errorf("Dr A (blinded) sees %v", got)
 	}
 	if !strings.Contains(w.ui.caseInfo[0], "Dr B: submitted") {
