@@ -26,6 +26,7 @@ func cmdDemoModel(args []string, stdout, stderr io.Writer) int {
 	epochs := fs.Int("epochs", def.Epochs, "epochs per fold")
 	perEpoch := fs.Int("patches-per-epoch", def.PatchesPerEpoch, "patches per epoch")
 	folds := fs.Int("folds", def.Folds, "cross-validation folds")
+	patch := fs.Int("patch", def.PatchSize, "output edge of a training patch (a multiple of 3)")
 	md := fs.String("md", "", "also write the test table as Markdown to `FILE`")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	fs.Usage = func() {
@@ -46,7 +47,7 @@ func cmdDemoModel(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	o := def
-	o.Epochs, o.PatchesPerEpoch, o.Folds = *epochs, *perEpoch, *folds
+	o.Epochs, o.PatchesPerEpoch, o.Folds, o.PatchSize = *epochs, *perEpoch, *folds, *patch
 	if err := o.Validate(); err != nil {
 		fmt.Fprintf(stderr, "metascope demomodel: %v\n", err)
 		return exitUsage
@@ -67,6 +68,9 @@ func cmdDemoModel(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	fmt.Fprintf(stdout, "demo model written to %s in %s\n", res.Model, time.Since(began).Round(time.Second))
+	for _, x := range res.Excluded {
+		fmt.Fprintf(stdout, "  excluded %s\n", x)
+	}
 	for _, f := range res.Train.Folds {
 		fmt.Fprintf(stdout, "  fold %d: validation Dice %.3f on %d cases\n", f.Fold, f.ValDice, len(f.Val))
 	}

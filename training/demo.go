@@ -12,6 +12,7 @@ import (
 	"metascope/job"
 	"metascope/lesion"
 	"metascope/phantom"
+	"metascope/preprocess"
 )
 
 // DemoOptions describe the demo model's pipeline: a phantom cohort like
@@ -39,15 +40,16 @@ type DemoOptions struct {
 }
 
 // DemoTrainingOptions is what the shipped demo model is trained with: the
-// demo network on 9^3 output patches (DeepMedic's own training segment: a
-// 25^3 input to the normal pathway), batch 10, 5 folds, 12 epochs of 300
-// patches: about an hour on two shared cores.
+// demo network on 12^3 output patches (DeepMedic's own training segment is
+// 9^3, a 25^3 input to the normal pathway; a little more output per patch
+// shows the network more background around each lesion), batch 10, 5
+// folds, 8 epochs of 280 patches: about an hour on two shared cores.
 func DemoTrainingOptions() Options {
 	o := DefaultOptions()
 	o.Network = NetworkConfig(Demo)
-	o.PatchSize = 9
-	o.Epochs = 12
-	o.PatchesPerEpoch = 300
+	o.PatchSize = 12
+	o.Epochs = 8
+	o.PatchesPerEpoch = 280
 	o.ValPatches = 60
 	o.CasesLoaded = 12
 	o.LearningRate = 2e-3
@@ -61,6 +63,29 @@ type DemoResult struct {
 	Train      *Result
 	Evaluation *Evaluation
 	TestCases  []string
+	// Excluded are the cases left out, with the reason.
+	Excluded []string
+}
+
+// Preprocessable preprocesses (and caches) every case that has no cached
+// preprocessing yet and returns those that have one, and the others with
+// the reason they failed. Only cancellation is an error.
+func Preprocessable(ctx context.Context, cases []Case) (ok []Case, excluded []string, err error) {
+	for _, c := range cases {
+		if _, err := os.Stat(filepath.Join(c.PreprocDir, preprocess.ManifestFile)); err == nil {
+			ok = append(ok, c)
+			continue
+		}
+		if _, err := LoadSample(ctx, c); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			excluded = append(excluded, fmt.Sprintf("%s: %v", c.Name, err))
+			continue
+		}
+		ok = append(ok, c)
+	}
+	return ok, excluded, nil
 }
 
 // RunDemo generates the cohort (if WorkDir has none), trains the ensemble,
@@ -87,6 +112,17 @@ func RunDemo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 	if o.MaxTest > 0 && len(d.Test) > o.MaxTest {
 		d.Test = d.Test[:o.MaxTest]
 	}
+	// Cases whose preprocessing fails (a skull strip out of bounds, say)
+	// are left out and listed, as a study lists its exclusions.
+	var excluded []string
+	if d.Train, excluded, err = Preprocessable(ctx, d.Train); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	var exTest []string
+	if d.Test, exTest, err = Preprocessable(ctx, d.Test); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	excluded = append(excluded, exTest...)
 	run := filepath.Join(o.WorkDir, "run")
 	desc := fmt.Sprintf("Demo model: %d-fold ensemble of the %s network trained on %d synthetic phantom cases (metascope demomodel), scored on %d held-out phantom cases.",
 		o.Training.Folds, "demo", len(d.Train), len(d.Test))
@@ -104,7 +140,7 @@ func RunDemo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 	if err := inference.SaveModel(o.OutDir, info, e.Folds); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	res := &DemoResult{Model: o.OutDir, Train: tr}
+	res := &DemoResult{Model: o.OutDir, Train: tr, Excluded: excluded}
 	for _, c := range d.Test {
 		res.TestCases = append(res.TestCases, c.Name)
 	}
