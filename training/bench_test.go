@@ -46,6 +46,16 @@ func benchStep(b *testing.B, cfg inference.Config, patch, batchSize int) {
 		runtime.ReadMemStats(&ms)
 		return float64(ms.HeapAlloc) / (1 << 20)
 	}
+	// The activations a training step holds at its peak: the tape after
+	// the forward pass, live after a collection.
+	before := live()
+	tape, err := net.ForwardTrain(x, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tapeMB := live() - before
+	runtime.KeepAlive(tape)
+	tape = nil
 	var first float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -62,6 +72,7 @@ func benchStep(b *testing.B, cfg inference.Config, patch, batchSize int) {
 	b.ReportMetric(float64(b.N*batchSize*patch*patch*patch)/b.Elapsed().Seconds(), "voxels/s")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/step")
 	b.ReportMetric(live()-first, "live-growth-MB")
+	b.ReportMetric(tapeMB, "tape-live-MB")
 	if hwm, ok := peakRSS(); ok {
 		b.ReportMetric(hwm, "peak-rss-MB")
 	}
