@@ -41,7 +41,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "metascope demo: --size: %v\n", err)
 		return exitUsage
 	}
-	d := app.DemoOptions{Cases: *cases, Size: sz, Seed: def.Seed}
+	d := app.DemoOptions{Cases: *cases, Size: sz, Seed: def.Seed, Align: true}
 	if err := d.Validate(); err != nil {
 		fmt.Fprintf(stderr, "metascope demo: %v\n", err)
 		return exitUsage
@@ -57,7 +57,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "Metascope demo workspace: %s (not a medical device)\n", *dir)
-	opts := app.Options{Reader: *reader, Demo: &d, CheckpointEvery: guiCheckpoint, FindCandidates: guiInfer, Preprocess: guiPreprocess}
+	opts := app.Options{Reader: *reader, Demo: &d, CheckpointEvery: guiCheckpoint}
 	if err := app.Run(*dir, opts); err != nil {
 		fmt.Fprintf(stderr, "metascope demo: %v\n", err)
 		return exitError

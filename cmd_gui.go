@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"metascope/app"
-	"metascope/job"
 )
 
 // guiCheckpoint is how often the workstation saves labels in full; every
@@ -49,7 +44,7 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitError
 	}
-	opts := app.Options{Reader: *reader, CheckpointEvery: guiCheckpoint, FindCandidates: guiInfer, Preprocess: guiPreprocess}
+	opts := app.Options{Reader: *reader, CheckpointEvery: guiCheckpoint}
 	if *dir == "" {
 		last, lastReader, lastCase, ok := app.LastWorkspace()
 		if !ok {
@@ -66,35 +61,4 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
-}
-
-// guiInfer is the workstation's AI > Find candidates: the very code of
-// 'metascope infer --workspace DIR --case NAME', run in-process, so that the
-// GUI and the command cannot differ. It reports no fine progress (the
-// command's bar is for terminals) and cannot be cancelled midway.
-func guiInfer(ctx context.Context, dir, caseName string, progress job.Progress) error {
-	return guiCommand(ctx, cmdInfer, "preprocessing and the model's folds", dir, caseName, progress)
-}
-
-// guiPreprocess is the workstation's Case > Align sequences: the code of
-// 'metascope preprocess --workspace DIR --case NAME'.
-func guiPreprocess(ctx context.Context, dir, caseName string, progress job.Progress) error {
-	return guiCommand(ctx, cmdPreprocess, "bias, registration, skull strip", dir, caseName, progress)
-}
-
-func guiCommand(ctx context.Context, cmd func([]string, io.Writer, io.Writer) int, stage, dir, caseName string, progress job.Progress) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	progress(stage, 0)
-	var stderr bytes.Buffer
-	if code := cmd([]string{"--workspace", dir, "--case", caseName, "--quiet"}, io.Discard, &stderr); code != exitOK {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = fmt.Sprintf("exit code %d", code)
-		}
-		return errors.New(msg)
-	}
-	progress("done", 1)
-	return nil
 }

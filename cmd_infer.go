@@ -8,20 +8,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"time"
 
 	"metascope/inference"
-	"metascope/preprocess"
-	"metascope/volume"
-	"metascope/volume/nifti"
 	"metascope/workspace"
 )
-
-// demoModelName is the folder name of the demo model in a workspace's
-// models/ and in models/ beside the executable; `metascope demomodel`
-// writes it to assets/demomodel.
-const demoModelName = "demo"
 
 func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("infer", flag.ContinueOnError)
@@ -62,10 +52,8 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		return usageErr(fmt.Sprintf("--segment %d: must be a positive multiple of 6, at most 300", *segment))
 	}
 
-	var files [4]string
-	var preprocDir, candDir string
 	var wsp *workspace.Workspace
-	var wsCase *workspace.Case
+	var j inference.CaseJob
 	switch {
 	case *ws != "" || *caseName != "":
 		if *ws == "" || *caseName == "" || len(pos) > 0 {
@@ -78,146 +66,36 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		wsCase = c
-		for _, s := range volume.Sequences {
-			files[s] = c.ImagePath(s)
-		}
-		preprocDir, candDir = c.PreprocDir(), c.CandidatesDir()
+		j = inference.WorkspaceJob(c, "metascope infer", nil, "")
 	case len(pos) == 1:
-		for _, s := range volume.Sequences {
-			files[s] = filepath.Join(pos[0], s.String()+".nii.gz")
-		}
-		preprocDir, candDir = filepath.Join(pos[0], "preproc"), filepath.Join(pos[0], "candidates")
+		j = inference.FolderJob(pos[0], nil, "")
 	default:
 		return usageErr("give a case folder, or --workspace and --case")
 	}
-
-	modelDir, err := findModel(*modelFlag, wsp)
-	if err != nil {
+	if j.Model, j.ModelName, err = inference.FindModel(*modelFlag, wsp); err != nil {
 		return fail(err)
 	}
-	model, err := inference.LoadModel(modelDir)
-	if err != nil {
-		return fail(err)
-	}
-	modelName := filepath.Base(filepath.Clean(modelDir))
+	j.Options = inference.Options{Segment: *segment}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgressBar(stderr, *quiet)
-	defer bar.finish()
-	start := time.Now()
-
-	res, err := readOrPreprocess(ctx, files, preprocDir, bar.update)
-	if err != nil {
-		bar.finish()
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(stderr, "metascope infer: interrupted; nothing written")
-			return exitError
-		}
-		return fail(err)
-	}
-	tPre := time.Since(start)
-
-	cr, err := inference.PredictCase(ctx, model, modelName, res, inference.Options{Segment: *segment}, bar.update)
-	if err != nil {
-		bar.finish()
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(stderr, "metascope infer: interrupted; nothing written")
-			return exitError
-		}
-		return fail(err)
-	}
-	tNet := time.Since(start) - tPre
-	rep := cr.Report
-	rep.Seconds = time.Since(start).Seconds()
-	cands := rep.Candidates
-	if err := inference.WriteCandidates(candDir, rep, cr.Label, cr.Prob); err != nil {
-		return fail(err)
-	}
-	if wsCase != nil {
-		if err := wsCase.Audit("metascope infer", "AI candidates", map[string]any{
-			"model": modelName, "folds": len(model.Folds), "candidates": len(cands), "synthetic_data": rep.SyntheticData,
-		}); err != nil {
-			return fail(err)
-		}
-	}
+	run, err := inference.RunCase(ctx, j, bar.update)
 	bar.finish()
-	list, _, _ := inference.CandidatePaths(candDir, modelName)
-	fmt.Fprintf(stdout, "%d candidate(s) from model %s (%d folds) written to %s\n", len(cands), modelName, len(model.Folds), list)
-	for _, c := range cands {
-		fmt.Fprintf(stdout, "  #%-3d %8.3f cm3  at RAS %6.1f %6.1f %6.1f mm  max p %.2f  mean p %.2f  folds %d/%d\n",
-			c.ID, c.VolumeCM3, c.CentroidRAS[0], c.CentroidRAS[1], c.CentroidRAS[2], c.MaxProb, c.MeanProb, c.Folds, len(model.Folds))
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "metascope infer: interrupted; nothing written")
+			return exitError
+		}
+		return fail(err)
 	}
-	fmt.Fprintf(stdout, "time: preprocessing %.1f s, networks %.1f s, total %.1f s\n", tPre.Seconds(), tNet.Seconds(), time.Since(start).Seconds())
+	rep, folds := run.Report, len(j.Model.Folds)
+	fmt.Fprintf(stdout, "%d candidate(s) from model %s (%d folds) written to %s\n", len(rep.Candidates), j.ModelName, folds, run.ListPath)
+	for _, c := range rep.Candidates {
+		fmt.Fprintf(stdout, "  #%-3d %8.3f cm3  at RAS %6.1f %6.1f %6.1f mm  max p %.2f  mean p %.2f  folds %d/%d\n",
+			c.ID, c.VolumeCM3, c.CentroidRAS[0], c.CentroidRAS[1], c.CentroidRAS[2], c.MaxProb, c.MeanProb, c.Folds, folds)
+	}
+	fmt.Fprintf(stdout, "time: preprocessing %.1f s, networks %.1f s, total %.1f s\n", run.PreprocessSeconds, run.NetworkSeconds, rep.Seconds)
 	fmt.Fprintln(stdout, rep.Notice)
 	return exitOK
-}
-
-// findModel resolves --model: a folder, or a model name in the workspace;
-// without it, the demo model in the workspace or beside the executable.
-func findModel(flagValue string, w *workspace.Workspace) (string, error) {
-	if flagValue != "" {
-		if st, err := os.Stat(flagValue); err == nil && st.IsDir() {
-			return flagValue, nil
-		}
-		if w != nil {
-			if d, err := w.ModelDir(flagValue); err == nil {
-				if _, err := os.Stat(filepath.Join(d, inference.ModelFile)); err == nil {
-					return d, nil
-				}
-			}
-		}
-		return "", fmt.Errorf("model %q: no such model folder", flagValue)
-	}
-	var tried []string
-	if w != nil {
-		if d, err := w.ModelDir(demoModelName); err == nil {
-			if _, err := os.Stat(filepath.Join(d, inference.ModelFile)); err == nil {
-				return d, nil
-			}
-			tried = append(tried, d)
-		}
-	}
-	// Beside the executable (an installed program), then where
-	// `metascope demomodel` writes it in a checkout.
-	var cands []string
-	if exe, err := os.Executable(); err == nil {
-		cands = append(cands, filepath.Join(filepath.Dir(exe), "models", demoModelName),
-			filepath.Join(filepath.Dir(exe), "assets", "demomodel"))
-	}
-	cands = append(cands, filepath.Join("assets", "demomodel"))
-	for _, d := range cands {
-		if _, err := os.Stat(filepath.Join(d, inference.ModelFile)); err == nil {
-			return d, nil
-		}
-		tried = append(tried, d)
-	}
-	return "", fmt.Errorf("no --model given and no demo model found (looked in %v); train one or pass --model DIR", tried)
-}
-
-// readOrPreprocess reads the case's preprocessed folder, or preprocesses
-// the case into it first.
-func readOrPreprocess(ctx context.Context, files [4]string, dir string, progress func(string, float64)) (*preprocess.Result, error) {
-	if _, err := os.Stat(filepath.Join(dir, preprocess.ManifestFile)); err == nil {
-		return preprocess.ReadResult(dir)
-	}
-	var in preprocess.Inputs
-	for _, s := range volume.Sequences {
-		v, err := nifti.ReadVolume(files[s])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.Title(), err)
-		}
-		in.Images[s] = v
-	}
-	res, err := preprocess.Run(ctx, in, preprocess.DefaultOptions(), func(stage string, done float64) {
-		progress("preprocess: "+stage, done)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := preprocess.WriteResult(dir, res); err != nil {
-		return nil, err
-	}
-	return res, nil
 }

@@ -14,7 +14,6 @@ import (
 
 	"metascope/preprocess"
 	"metascope/volume"
-	"metascope/volume/nifti"
 	"metascope/workspace"
 )
 
@@ -59,7 +58,7 @@ func cmdPreprocess(args []string, stdout, stderr io.Writer) int {
 			nFiles++
 		}
 	}
-	var files [4]string
+	var files preprocess.CaseFiles
 	outDir := *out
 	switch {
 	case *ws != "" || *caseName != "":
@@ -93,9 +92,7 @@ func cmdPreprocess(args []string, stdout, stderr io.Writer) int {
 			files[s] = *paths[s]
 		}
 	case len(pos) == 1:
-		for _, s := range volume.Sequences {
-			files[s] = filepath.Join(pos[0], s.String()+".nii.gz")
-		}
+		files = preprocess.FolderFiles(pos[0])
 		if outDir == "" {
 			outDir = filepath.Join(pos[0], "preproc")
 		}
@@ -109,19 +106,10 @@ func cmdPreprocess(args []string, stdout, stderr io.Writer) int {
 	if err := opts.Validate(); err != nil {
 		return usageErr(err.Error())
 	}
-	var in preprocess.Inputs
-	for _, s := range volume.Sequences {
-		v, err := nifti.ReadVolume(files[s])
-		if err != nil {
-			fmt.Fprintf(stderr, "metascope preprocess: %s: %v\n", s.Title(), err)
-			return exitError
-		}
-		in.Images[s] = v
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgressBar(stderr, *quiet)
-	res, err := preprocess.Run(ctx, in, opts, bar.update)
+	res, err := preprocess.RunCase(ctx, files, outDir, opts, bar.update)
 	bar.finish()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -129,10 +117,6 @@ func cmdPreprocess(args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintf(stderr, "metascope preprocess: %v\n", err)
 		}
-		return exitError
-	}
-	if err := preprocess.WriteResult(outDir, res); err != nil {
-		fmt.Fprintf(stderr, "metascope preprocess: %v\n", err)
 		return exitError
 	}
 	fmt.Fprintf(stdout, "preprocessed into %s (grid %dx%dx%d at %g mm, brain %.0f cm3)\n", outDir,

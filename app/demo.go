@@ -19,10 +19,16 @@ type DemoOptions struct {
 	Cases int          // number of cases, 1..20
 	Size  phantom.Size // phantom.Full for the real demo, Small for tests
 	Seed  int64        // seed of the first case; case i uses Seed+i
+	// Align preprocesses each case (the code of 'metascope preprocess')
+	// before it is announced, so that its sequences are shown registered
+	// to the T1c.
+	Align bool
 }
 
-// DefaultDemoOptions is five full-size cases.
-func DefaultDemoOptions() DemoOptions { return DemoOptions{Cases: 5, Size: phantom.Full, Seed: 101} }
+// DefaultDemoOptions is five full-size cases, aligned.
+func DefaultDemoOptions() DemoOptions {
+	return DemoOptions{Cases: 5, Size: phantom.Full, Seed: 101, Align: true}
+}
 
 // Validate checks the options.
 func (o DemoOptions) Validate() error {
@@ -76,12 +82,9 @@ func MissingDemoCases(ws *workspace.Workspace, o DemoOptions) []int {
 
 // MakeDemoCases generates the missing phantom cases and imports each into
 // ws like any other case (images only; the ground truth stays out of the
-// workspace, as it would for real patients). done is called after each case.
-//
-// With align set (the code of 'metascope preprocess'), each case is
-// preprocessed before it is announced, so that its sequences are shown
-// registered to the T1c.
-func MakeDemoCases(ctx context.Context, ws *workspace.Workspace, o DemoOptions, progress job.Progress, done func(name string), align func(ctx context.Context, dir, caseName string, progress job.Progress) error) error {
+// workspace, as it would for real patients), preprocessed when o.Align is
+// set. done is called after each case.
+func MakeDemoCases(ctx context.Context, ws *workspace.Workspace, o DemoOptions, progress job.Progress, done func(name string)) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
@@ -120,9 +123,16 @@ func MakeDemoCases(ctx context.Context, ws *workspace.Workspace, o DemoOptions, 
 		if err != nil {
 			return fmt.Errorf("demo case %s: %w", name, err)
 		}
-		if align != nil {
-			progress(fmt.Sprintf("registering %s (%d of %d)", name, n+1, len(missing)), (float64(n)+0.5)/float64(len(missing)))
-			if err := align(ctx, ws.Dir(), name, func(string, float64) {}); err != nil {
+		if o.Align {
+			c, err := ws.Case(name)
+			if err != nil {
+				return fmt.Errorf("demo case %s: %w", name, err)
+			}
+			lo, hi := (float64(n)+0.3)/float64(len(missing)), float64(n+1)/float64(len(missing))
+			reg := func(stage string, done float64) {
+				progress(fmt.Sprintf("registering %s (%d of %d): %s", name, n+1, len(missing), stage), lo+(hi-lo)*done)
+			}
+			if err := alignCase(ctx, c, reg); err != nil {
 				return fmt.Errorf("demo case %s: preprocessing: %w", name, err)
 			}
 		}
@@ -151,7 +161,7 @@ func (w *Workstation) startDemoJob(o DemoOptions) {
 					w.OpenCase(name)
 				}
 			})
-		}, w.opts.Preprocess)
+		})
 	})
 	if err != nil {
 		w.showError(err)

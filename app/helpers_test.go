@@ -40,7 +40,7 @@ func smallDemo(t *testing.T) string {
 			demoErr = err
 			return
 		}
-		demoErr = MakeDemoCases(context.Background(), ws, DemoOptions{Cases: 1, Size: phantom.Small, Seed: 7}, nil, nil, nil)
+		demoErr = MakeDemoCases(context.Background(), ws, DemoOptions{Cases: 1, Size: phantom.Small, Seed: 7}, nil, nil)
 		demoDir = ws.Dir()
 	})
 	if demoErr != nil {

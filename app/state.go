@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"metascope/internal/atomicfile"
-	"metascope/segedit"
 )
 
 // appState is what Metascope remembers between runs, in
@@ -78,16 +77,4 @@ func DefaultDemoDir() (string, error) {
 		return "", errors.New("no home folder for the demo workspace; pass --workspace")
 	}
 	return filepath.Join(h, ".metascope", "demo"), nil
-}
-
-// saveResumeFile writes a reader's resume state where segedit reads it
-// (SessionOptions.ResumePath), at once: Session.SetResume only keeps it in
-// memory until the next checkpoint, and a reader who crashes after a stroke
-// should still find the cursor where it was.
-func saveResumeFile(path string, r segedit.Resume) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(path, b)
 }

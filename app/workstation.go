@@ -39,13 +39,6 @@ type Options struct {
 	Demo *DemoOptions
 	// Case is opened first; empty opens the first case.
 	Case string
-	// FindCandidates runs the AI model over a case of the workspace in dir
-	// and writes its candidates (the same code as 'metascope infer'). Nil
-	// leaves the AI menu's "Find candidates" explaining how to run it.
-	FindCandidates func(ctx context.Context, dir, caseName string, progress job.Progress) error
-	// Preprocess writes a case's preproc/ folder (the same code as
-	// 'metascope preprocess'); its registration aligns the sequences.
-	Preprocess func(ctx context.Context, dir, caseName string, progress job.Progress) error
 
 	// onLoaded, for tests, is called on the UI goroutine after each case
 	// load finishes.
@@ -260,11 +253,7 @@ func (w *Workstation) recordResume() {
 	if err := w.cd.session.SetResume(r); err != nil {
 		return
 	}
-	_ = saveResumeFile(w.sessionOptions().ResumePath(), r)
-}
-
-func (w *Workstation) sessionOptions() segedit.SessionOptions {
-	return segedit.SessionOptions{LabelPath: w.cd.c.LabelPath(w.reader), Reader: w.reader, Grid: w.cd.grid}
+	_ = w.cd.session.SaveResume()
 }
 
 // closeCase checkpoints and closes the open case's session.
