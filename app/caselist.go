@@ -195,4 +195,7 @@ func (w *Workstation) refreshReader() {
 	}
 	w.ui.readerTop.SetText(s)
 	w.ui.readerBot.SetText(s)
+	// The status decides whether the labels may still change.
+	w.applyTool()
+	w.refreshUndo()
 }

@@ -79,6 +79,10 @@ func (w *Workstation) SetTool(k segToolKey) {
 // applyTool tells every view what the left button does and how large the
 // brush outline is.
 func (w *Workstation) applyTool() {
+	if w.editor.Tool != segedit.ToolNavigate && w.editLocked() {
+		// Submitted labels are read-only: only the crosshair moves.
+		w.editor.Tool = segedit.ToolNavigate
+	}
 	t := viewer.ToolPaint
 	if w.editor.Tool == segedit.ToolNavigate {
 		t = viewer.ToolNavigate
@@ -98,11 +102,17 @@ func (w *Workstation) applyTool() {
 			sl.sv.SetBrush(radius, col)
 		}
 	}
+	locked := w.editBlocked() != nil
 	for k, b := range w.ui.toolButtons {
 		if k == w.currentTool() {
 			b.Importance = widget.HighImportance
 		} else {
 			b.Importance = widget.MediumImportance
+		}
+		if locked && k != keyNavigate {
+			b.Disable()
+		} else {
+			b.Enable()
 		}
 		b.Refresh()
 	}
@@ -116,6 +126,9 @@ func (w *Workstation) segPlane(p viewer.Plane) segedit.Plane { return segedit.Pl
 func (w *Workstation) stroke(e viewer.StrokeEvent) {
 	if w.cd == nil || w.cd.session == nil {
 		return
+	}
+	if e.Phase == viewer.StrokeBegin && w.editLocked() {
+		return // editLocked said why in the status bar
 	}
 	sess := w.cd.session
 	plane := w.segPlane(e.Plane)
@@ -181,6 +194,9 @@ func (w *Workstation) applyModifier(m segedit.Modifier, err error) {
 		w.showError(err)
 		return
 	}
+	if w.editLocked() {
+		return
+	}
 	if _, err := w.cd.session.Apply(m); err != nil {
 		w.showError(err)
 	}
@@ -196,11 +212,12 @@ func (w *Workstation) edited() {
 	w.redraw()
 	w.updateStatus(w.cursor)
 	w.refreshUndo()
+	w.refreshReviewRows()
 }
 
 // Undo reverses the reader's latest edit.
 func (w *Workstation) Undo() {
-	if w.cd == nil {
+	if w.cd == nil || w.editLocked() {
 		return
 	}
 	if _, err := w.cd.session.Undo(); err != nil {
@@ -211,7 +228,7 @@ func (w *Workstation) Undo() {
 
 // Redo reapplies the latest undone edit.
 func (w *Workstation) Redo() {
-	if w.cd == nil {
+	if w.cd == nil || w.editLocked() {
 		return
 	}
 	if _, err := w.cd.session.Redo(); err != nil {

@@ -108,7 +108,9 @@ func (w *Workstation) buildMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Align sequences (preprocess)…", w.AlignSequences),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Submit my labels", w.submit),
-		fyne.NewMenuItem("Reopen my labels (in progress)", w.reopenLabels),
+		fyne.NewMenuItem("Reopen my labels (in progress)", w.reopenOwnLabels),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Consensus…", w.OpenConsensus),
 	)
 	var layoutItems []*fyne.MenuItem
 	for _, l := range Layouts {
@@ -140,6 +142,7 @@ func (w *Workstation) buildMenu() *fyne.MainMenu {
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Accept candidate under cursor (G)", func() { w.AcceptCandidate(false) }),
 		fyne.NewMenuItem("Accept all candidates", func() { w.AcceptCandidate(true) }),
+		fyne.NewMenuItem("Review candidates…", func() { w.showTab(w.rev.tab) }),
 		fyne.NewMenuItem("About the AI model…", func() {
 			w.info("AI candidates", aiDisclaimer+"\n\nCandidates are made with 'metascope infer' and appear as layers of the case.")
 		}),
@@ -172,7 +175,7 @@ func (w *Workstation) buildRightPanel() fyne.CanvasObject {
 		container.NewBorder(nil, nil, widget.NewLabel("of"), nil, w.ui.lesionOf), w.ui.lesionSum), nil, nil, nil, w.ui.lesionList)
 	split := container.NewVSplit(container.NewVScroll(upper), lesions)
 	split.Offset = 0.68
-	return split
+	return w.sideTabs(split)
 }
 
 // refreshLayers rebuilds the layer rows: visibility, colour, opacity and
@@ -351,7 +354,7 @@ func (w *Workstation) refreshTools() {
 // refreshUndo enables Undo and Redo when they would do something.
 func (w *Workstation) refreshUndo() {
 	canUndo, canRedo := false, false
-	if w.cd != nil {
+	if w.cd != nil && w.editBlocked() == nil {
 		canUndo, canRedo = w.cd.session.CanUndo(), w.cd.session.CanRedo()
 	}
 	for _, b := range []struct {

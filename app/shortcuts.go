@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
+	"metascope/segedit/consensus"
 	"metascope/viewer"
 	"metascope/volume"
 )
@@ -86,6 +87,20 @@ func Shortcuts() []Shortcut {
 		{Group: "Edit", Keys: "Ctrl+Shift+Z", Action: "Redo", key: fyne.KeyZ, mod: ctrl | fyne.KeyModifierShift, do: func(w *Workstation) { w.Redo() }},
 		{Group: "Edit", Keys: "Ctrl+S", Action: "Save now (edits are journalled anyway)", key: fyne.KeyS, mod: ctrl, do: func(w *Workstation) { w.checkpoint() }},
 		{Group: "AI", Keys: "G", Action: "Accept the AI candidate under the cursor", r: 'g', do: func(w *Workstation) { w.AcceptCandidate(false) }},
+		{Group: "AI", Keys: "Y", Action: actCandAccept, r: 'y', do: func(w *Workstation) { w.AcceptSelectedCandidate() }},
+		{Group: "AI", Keys: "X", Action: actCandReject, r: 'x', do: func(w *Workstation) { w.RejectSelectedCandidate() }},
+		{Group: "AI", Keys: ".", Action: actCandNext, r: '.', do: func(w *Workstation) { w.StepCandidate(1) }},
+		{Group: "AI", Keys: ",", Action: actCandPrev, r: ',', do: func(w *Workstation) { w.StepCandidate(-1) }},
+		{Group: "Consensus", Keys: "J", Action: actItemNext, r: 'j', do: func(w *Workstation) { w.StepItem(1) }},
+		{Group: "Consensus", Keys: "K", Action: actItemPrev, r: 'k', do: func(w *Workstation) { w.StepItem(-1) }},
+		{Group: "Consensus", Keys: "F2", Action: actAcceptA, key: fyne.KeyF2, do: func(w *Workstation) { w.ResolveItem(consensus.AcceptA) }},
+		{Group: "Consensus", Keys: "F3", Action: actAcceptB, key: fyne.KeyF3, do: func(w *Workstation) { w.ResolveItem(consensus.AcceptB) }},
+		{Group: "Consensus", Keys: "F4", Action: actUnion, key: fyne.KeyF4, do: func(w *Workstation) { w.ResolveItem(consensus.Union) }},
+		{Group: "Consensus", Keys: "F5", Action: actIntersect, key: fyne.KeyF5, do: func(w *Workstation) { w.ResolveItem(consensus.Intersection) }},
+		{Group: "Consensus", Keys: "F6", Action: actStaple, key: fyne.KeyF6, do: func(w *Workstation) { w.ResolveItem(consensus.StapleOutline) }},
+		{Group: "Consensus", Keys: "F7", Action: actReject, key: fyne.KeyF7, do: func(w *Workstation) { w.ResolveItem(consensus.Reject) }},
+		{Group: "Consensus", Keys: "F8", Action: actRedraw, key: fyne.KeyF8, do: func(w *Workstation) { w.RedrawItem() }},
+		{Group: "Consensus", Keys: "F9", Action: actSenior, key: fyne.KeyF9, do: func(w *Workstation) { w.seniorDialog() }},
 		{Group: "Help", Keys: "F1", Action: "This list", key: fyne.KeyF1, do: func(w *Workstation) { w.ShowHelp() }},
 	}
 }

@@ -103,6 +103,9 @@ type Workstation struct {
 		mask *volume.Label
 	}
 
+	cons consensusUI // the consensus tab (consensus.go)
+	rev  reviewUI    // the AI candidate review tab (review.go)
+
 	stopTicker chan struct{}
 	closed     bool
 
@@ -261,6 +264,7 @@ func (w *Workstation) closeCase() {
 	if w.cd == nil {
 		return
 	}
+	w.endConsensus() // puts the reader's own session back
 	w.recordResume()
 	if err := w.cd.session.Close(); err != nil {
 		w.showError(err)
@@ -361,6 +365,8 @@ func (w *Workstation) showCase(cd *caseData) {
 	w.refreshLesions()
 	w.refreshReader()
 	w.refreshUndo()
+	w.refreshConsensus()
+	w.refreshReview()
 	w.selectCaseInList(cd.c.Name())
 	w.applyTool()
 	w.redraw()
@@ -370,8 +376,8 @@ func (w *Workstation) showCase(cd *caseData) {
 
 // markInProgress records the reader's first edit of the case.
 func (w *Workstation) markInProgress() {
-	if w.cd == nil {
-		return
+	if w.cd == nil || w.cons.draft != nil {
+		return // a consensus draft is not the reader's own work
 	}
 	if w.cd.c.ReaderStatus(w.reader) == workspace.NotStarted {
 		if err := w.cd.c.SetReaderStatus(w.reader, workspace.InProgress); err != nil {
