@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"metascope/inference"
 	"metascope/preprocess"
+	"metascope/volume"
 	"metascope/workspace"
 )
 
@@ -100,5 +102,68 @@ func TestFindCandidatesProgressAndCancel(t *testing.T) {
 		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("a cancelled run left %s (%v)", p, err)
 		}
+	}
+}
+
+// TestFindCandidatesCompletes runs AI > Find candidates on a preprocessed
+// case: the candidates are written by the same code as 'metascope infer',
+// audited as the reader's, and shown as layers when the case reopens.
+func TestFindCandidatesCompletes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: preprocessing takes seconds")
+	}
+	dir := smallDemo(t)
+	saveTinyDemoModel(t, dir)
+	ws, err := workspace.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ws.Case("demo-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files preprocess.CaseFiles
+	for _, s := range volume.Sequences {
+		files[s] = c.ImagePath(s)
+	}
+	po := preprocess.DefaultOptions()
+	po.SkipBias, po.SpacingMM = true, 3
+	if _, err := preprocess.RunCase(context.Background(), files, c.PreprocDir(), po, nil); err != nil {
+		t.Fatal(err)
+	}
+	loaded := make(chan error, 8)
+	w := openStation(t, dir, Options{Reader: "Dr A"})
+	defer w.Close()
+	done := make(chan error, 1)
+	w.jobs.onDone = func(name string, err error) { done <- err }
+	w.onLoaded = func(_ string, err error) { loaded <- err }
+
+	w.FindCandidates()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatal("Find candidates did not finish in 120 s")
+	}
+	waitLoaded(t, loaded)
+	list, _, _ := inference.CandidatePaths(c.CandidatesDir(), inference.DemoModelName)
+	if _, err := os.Stat(list); err != nil {
+		t.Fatal(err)
+	}
+	audit, err := c.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := audit[len(audit)-1]; last.Action != "AI candidates" || last.Who != "Dr A" {
+		t.Errorf("last audit entry %+v", last)
+	}
+	var names []string
+	for _, l := range w.cd.layers {
+		names = append(names, l.name)
+	}
+	if !slices.Contains(names, "AI demo") {
+		t.Errorf("layers after the run: %q", names)
 	}
 }
