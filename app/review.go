@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"metascope/inference"
 	"metascope/internal/atomicfile"
 	"metascope/lesion"
 	"metascope/segedit"
@@ -39,22 +40,6 @@ const (
 	candAccepted = "accepted"
 	candRejected = "rejected"
 )
-
-// candidateJSON is the part of inference.CandidateReport the review needs
-// (app does not link the inference engine).
-type candidateJSON struct {
-	Format        string          `json:"format"`
-	Model         string          `json:"model"`
-	SyntheticData bool            `json:"synthetic_data"`
-	Notice        string          `json:"notice"`
-	Folds         int             `json:"folds"`
-	Candidates    []candidateItem `json:"candidates"`
-}
-
-type candidateItem struct {
-	lesion.Component
-	Folds int `json:"folds"`
-}
 
 // reviewFile is candidates/<model>.review.<reader>.json.
 type reviewFile struct {
@@ -81,11 +66,11 @@ const reviewFormat = "metascope-candidate-review"
 // candRow is one candidate of the review list.
 type candRow struct {
 	model    string
-	layer    *layer        // the model's AI label layer
-	orig     *volume.Label // the candidate map as read
-	comp     candidateItem // from the list (or counted from the map)
-	folds    int           // the model's number of folds (0 unknown)
-	voxel    [3]int        // the candidate voxel nearest its centroid
+	layer    *layer              // the model's AI label layer
+	orig     *volume.Label       // the candidate map as read
+	comp     inference.Candidate // from the list (or counted from the map)
+	folds    int                 // the model's number of folds (0 unknown)
+	voxel    [3]int              // the candidate voxel nearest its centroid
 	decision string
 	at       time.Time
 }
@@ -238,8 +223,8 @@ func (w *Workstation) candidateRows(l *layer) ([]*candRow, error) {
 	model := strings.TrimPrefix(l.name, "AI ")
 	dir := w.cd.c.CandidatesDir()
 	orig := l.label.Clone()
-	var list candidateJSON
-	listPath := filepath.Join(dir, model+".json")
+	var list inference.CandidateReport
+	listPath, _, _ := inference.CandidatePaths(dir, model)
 	b, err := os.ReadFile(listPath)
 	switch {
 	case err == nil:
@@ -253,7 +238,7 @@ func (w *Workstation) candidateRows(l *layer) ([]*candRow, error) {
 		// Only the map: its components, without probabilities or folds.
 		for _, c := range lesion.ComponentList(orig, lesion.Conn26) {
 			c.MaxProb, c.MeanProb = math.NaN(), math.NaN()
-			list.Candidates = append(list.Candidates, candidateItem{Component: c})
+			list.Candidates = append(list.Candidates, inference.Candidate{Component: c})
 		}
 	default:
 		return nil, fmt.Errorf("%s: %w", listPath, err)
