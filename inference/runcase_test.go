@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"metascope/assets"
 	"metascope/preprocess"
 	"metascope/volume"
 	"metascope/volume/nifti"
@@ -259,5 +260,25 @@ func TestDefaultModel(t *testing.T) {
 	}
 	if _, _, err := FindModel("nosuch", w); err == nil || !strings.Contains(err.Error(), "nosuch") {
 		t.Errorf("unknown model: %v", err)
+	}
+}
+
+// TestEmbeddedDemoModel loads the demo model this build embeds, if any: it
+// must load, and say it was trained on synthetic data.
+func TestEmbeddedDemoModel(t *testing.T) {
+	fsys, ok := assets.DemoModel()
+	if !ok {
+		t.Skip("this build embeds no demo model (run metascope demomodel)")
+	}
+	e, err := LoadModelFS(fsys, "built-in demo model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Folds) == 0 || !e.Info.SyntheticData || e.Info.Notice == "" {
+		t.Errorf("embedded demo model: %d folds, synthetic %v, notice %q", len(e.Folds), e.Info.SyntheticData, e.Info.Notice)
+	}
+	d, name, err := DefaultModel(nil)
+	if err != nil || name != DemoModelName || len(d.Folds) != len(e.Folds) {
+		t.Errorf("DefaultModel without a workspace: %v, %q", err, name)
 	}
 }
