@@ -16,6 +16,7 @@ import (
 
 	"metascope/segedit"
 	"metascope/segedit/consensus"
+	"metascope/viewer"
 	"metascope/volume"
 	"metascope/workspace"
 )
@@ -342,7 +343,7 @@ func (w *Workstation) refreshConsensusHead() {
 	a, b := s.Readers()
 	agreed, aOnly, bOnly := s.Comparison().Count()
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "A = %s (orange where only A drew), B = %s (blue where only B drew)\n", a, b)
+	fmt.Fprintf(&sb, "A = %s, B = %s. Outlines of agreed lesions differ where orange (only A) or blue (only B).\n", a, b)
 	fmt.Fprintf(&sb, "%d items: %d agreed, %d A only, %d B only.\n", len(u.items), agreed, aOnly, bOnly)
 	switch {
 	case s.Final():
@@ -369,6 +370,11 @@ func (w *Workstation) consensusOverlays() {
 	}
 	aOnly, bOnly := s.Comparison().Disagreement()
 	a, b := s.Readers()
+	if own := w.cd.own(); own != nil && !w.hasLayer(layerDisagreeA) {
+		// The reader's own labels as an outline, like the other reader's:
+		// the disagreement fills and the image inside stay readable.
+		own.outline = true
+	}
 	w.setLayer(layerDisagreeA, "Only "+a+" (A)", aOnly, colorAOnly, 0.75, false)
 	w.setLayer(layerDisagreeB, "Only "+b+" (B)", bOnly, colorBOnly, 0.75, false)
 	if !s.Final() {
@@ -384,6 +390,15 @@ func (w *Workstation) consensusOverlays() {
 	w.updateStatus(w.cursor)
 }
 
+func (w *Workstation) hasLayer(k layerKind) bool {
+	for _, x := range w.cd.layers {
+		if x.kind == k {
+			return true
+		}
+	}
+	return false
+}
+
 // setLayer replaces the label of the layer of kind k, or adds one on top.
 func (w *Workstation) setLayer(k layerKind, name string, l *volume.Label, c color.NRGBA, opacity float64, outline bool) {
 	for _, x := range w.cd.layers {
@@ -392,7 +407,29 @@ func (w *Workstation) setLayer(k layerKind, name string, l *volume.Label, c colo
 			return
 		}
 	}
-	w.cd.layers = append(w.cd.layers, &layer{name: name, kind: k, label: l, color: c, opacity: opacity, visible: true, outline: outline})
+	nl := &layer{name: name, kind: k, label: l, color: c, opacity: opacity, visible: true, outline: outline}
+	if outline {
+		w.cd.layers = append(w.cd.layers, nl) // outlines on top
+		return
+	}
+	// Fills go just above the reader's own layer, under every outline, so
+	// that the readers' outlines stay visible on the disagreement.
+	var table *layer
+	if w.lesionLayer < len(w.cd.layers) {
+		table = w.cd.layers[w.lesionLayer]
+	}
+	at := len(w.cd.layers)
+	for i, x := range w.cd.layers {
+		if x.kind == layerOwn || x.kind == layerDisagreeA || x.kind == layerDisagreeB {
+			at = i + 1
+		}
+	}
+	w.cd.layers = append(w.cd.layers[:at], append([]*layer{nl}, w.cd.layers[at:]...)...)
+	for i, x := range w.cd.layers {
+		if x == table {
+			w.lesionLayer = i
+		}
+	}
 }
 
 // SelectItem selects item id and moves the crosshair into it.
@@ -406,8 +443,34 @@ func (w *Workstation) SelectItem(id int) {
 		return
 	}
 	u.sel = id
-	w.SetCursor(itemVoxel(u.sess.Comparison(), it))
+	w.focusOn(itemVoxel(u.sess.Comparison(), it))
 	w.refreshConsensusButtons()
+}
+
+// reviewZoom is the zoom the views take to show an item or a candidate:
+// lesions of a few millimetres are a handful of pixels at the full-head
+// zoom.
+const reviewZoom = 2.5
+
+// focusOn moves the crosshair to v and zooms every plane in on it (when
+// not zoomed in already), centred.
+func (w *Workstation) focusOn(v [3]int) {
+	if w.cd == nil {
+		return
+	}
+	for p := range w.zoom {
+		w.zoom[p] = math.Max(w.zoom[p], reviewZoom)
+	}
+	for _, row := range w.slots {
+		for _, sl := range row {
+			sz := sl.sv.Size()
+			if sz.Width > 0 {
+				c := viewer.CentreOn(w.viewOf(sl), w.cd.grid, float64(sz.Width), float64(sz.Height), v)
+				w.pan[sl.plane] = c.Pan
+			}
+		}
+	}
+	w.SetCursor(v)
 }
 
 // StepItem selects the next (d = 1) or previous (d = -1) item.

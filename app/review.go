@@ -210,6 +210,9 @@ func (w *Workstation) refreshReview() {
 			n[r.decision]++
 		}
 		s := fmt.Sprintf("%d candidates: %d to review, %d accepted, %d rejected.", len(u.rows), n[""], n[candAccepted], n[candRejected])
+		if err := w.editBlocked(); err != nil {
+			s += " Your labels are read-only now (" + err.Error() + "): candidates can be rejected, not accepted."
+		}
 		if len(problems) > 0 {
 			s += "\n" + strings.Join(problems, "\n")
 		}
@@ -345,7 +348,7 @@ func (w *Workstation) SelectCandidate(i int) {
 		return
 	}
 	u.sel = i
-	w.SetCursor(u.rows[i].voxel)
+	w.focusOn(u.rows[i].voxel)
 	w.refreshReviewButtons()
 }
 
