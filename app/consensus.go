@@ -75,6 +75,7 @@ type consensusUI struct {
 	draftItem int
 	own       *segedit.Session
 	ownName   string
+	ownLook   layer // the own layer's display before drawing
 }
 
 // editBlocked says why the labels under the editor may not change (nil when
@@ -711,8 +712,12 @@ func (w *Workstation) startDraft(id int) error {
 	u.draft, u.draftItem, u.own = d, id, w.cd.session
 	w.cd.session = d
 	if l := w.cd.own(); l != nil {
-		u.ownName = l.name
-		l.label, l.name, l.visible = d.Label(), fmt.Sprintf("Consensus outline #%d (drawing)", id), true
+		// The draft is shown filled, and the disagreement fills (which
+		// would cover it) are hidden while drawing.
+		u.ownName, u.ownLook = l.name, *l
+		l.label, l.name, l.visible, l.outline = d.Label(), fmt.Sprintf("Consensus outline #%d (drawing)", id), true, false
+		l.opacity = math.Max(l.opacity, 0.5)
+		w.showFills(false)
 	}
 	u.msg = fmt.Sprintf("Draw the outline of item #%d with the brush and eraser, then press “Use drawn outline”.", id)
 	w.SetTool(keyBrush)
@@ -762,9 +767,20 @@ func (w *Workstation) endDraft() {
 		w.cd.session = u.own
 		if l := w.cd.own(); l != nil {
 			l.label, l.name = u.own.Label(), u.ownName
+			l.visible, l.outline, l.opacity = u.ownLook.visible, u.ownLook.outline, u.ownLook.opacity
+			w.showFills(true)
 		}
 	}
 	u.draft, u.own, u.draftItem = nil, nil, 0
+}
+
+// showFills shows or hides the disagreement layers.
+func (w *Workstation) showFills(on bool) {
+	for _, l := range w.cd.layers {
+		if l.kind == layerDisagreeA || l.kind == layerDisagreeB {
+			l.visible = on
+		}
+	}
 }
 
 func (w *Workstation) afterDraftSwap() {
