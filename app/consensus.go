@@ -39,7 +39,7 @@ const (
 // readers' own layer colours and from each other for red-green blindness.
 var (
 	colorAOnly   = color.NRGBA{R: 255, G: 140, B: 0, A: 255}
-	colorBOnly   = color.NRGBA{R: 90, G: 170, B: 255, A: 255}
+	colorBOnly   = color.NRGBA{R: 0, G: 215, B: 215, A: 255}
 	colorPreview = color.NRGBA{R: 40, G: 220, B: 60, A: 255}
 )
 
@@ -88,7 +88,13 @@ func (w *Workstation) editBlocked() error {
 	if w.cons.draft != nil {
 		return nil
 	}
-	return w.cd.c.EditableBy(w.reader)
+	c := w.cd.c
+	if _, assigned := c.ReaderStatuses()[w.reader]; !assigned && c.Consensus() != workspace.ConsensusNotStarted {
+		// A first stroke would make this reader one of the case's readers,
+		// who has not submitted, and blind everyone again mid-consensus.
+		return fmt.Errorf("case %q: the consensus has begun; %q is not one of its readers and cannot start labelling it", c.Name(), w.reader)
+	}
+	return c.EditableBy(w.reader)
 }
 
 // editLocked reports whether editing is blocked, and says so in the status
@@ -344,7 +350,7 @@ func (w *Workstation) refreshConsensusHead() {
 	a, b := s.Readers()
 	agreed, aOnly, bOnly := s.Comparison().Count()
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "A = %s, B = %s. Outlines of agreed lesions differ where orange (only A) or blue (only B).\n", a, b)
+	fmt.Fprintf(&sb, "A = %s, B = %s. Outlines of agreed lesions differ where orange (only A) or cyan (only B).\n", a, b)
 	fmt.Fprintf(&sb, "%d items: %d agreed, %d A only, %d B only.\n", len(u.items), agreed, aOnly, bOnly)
 	switch {
 	case s.Final():
@@ -371,6 +377,16 @@ func (w *Workstation) consensusOverlays() {
 	}
 	aOnly, bOnly := s.Comparison().Disagreement()
 	a, b := s.Readers()
+	// Reader A is orange and reader B cyan throughout the consensus: their
+	// outlines and the voxels only one of them marked.
+	for _, l := range w.cd.layers {
+		switch {
+		case (l.kind == layerReader && l.name == a) || (l.kind == layerOwn && w.reader == a):
+			l.color = colorAOnly
+		case (l.kind == layerReader && l.name == b) || (l.kind == layerOwn && w.reader == b):
+			l.color = colorBOnly
+		}
+	}
 	if own := w.cd.own(); own != nil && !w.hasLayer(layerDisagreeA) {
 		// The reader's own labels as an outline, like the other reader's:
 		// the disagreement fills and the image inside stay readable.

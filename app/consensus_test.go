@@ -306,6 +306,9 @@ func TestConsensusThroughTheUI(t *testing.T) {
 	if w.cons.sel != bOnly.ID {
 		t.Errorf("the first item shown is %d, want the one waiting (%d)", w.cons.sel, bOnly.ID)
 	}
+	if !w.ui.toolButtons[keyBrush].Disabled() {
+		t.Error("the adjudicator may start labelling the case mid-consensus (it would blind everyone again)")
+	}
 	if !strings.Contains(w.cons.detail.Text, "enhancing vessel") {
 		t.Errorf("the adjudicator does not see the note: %q", w.cons.detail.Text)
 	}
