@@ -385,6 +385,8 @@ func (w *Workstation) consensusOverlays() {
 			l.color = colorAOnly
 		case (l.kind == layerReader && l.name == b) || (l.kind == layerOwn && w.reader == b):
 			l.color = colorBOnly
+		case l.kind == layerConsensus:
+			l.color = colorPreview // green, as its preview was
 		}
 	}
 	if own := w.cd.own(); own != nil && !w.hasLayer(layerDisagreeA) {
