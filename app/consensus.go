@@ -136,7 +136,18 @@ func (w *Workstation) sideTabs(main fyne.CanvasObject) fyne.CanvasObject {
 	w.cons.tab = container.NewTabItem("Consensus", w.buildConsensusPanel())
 	w.rev.tab = container.NewTabItem("AI review", w.buildReviewPanel())
 	w.cons.tabs = container.NewAppTabs(container.NewTabItem("Layers & tools", main), w.cons.tab, w.rev.tab)
-	w.cons.tabs.OnSelected = func(*container.TabItem) { w.unfocus() }
+	w.cons.tabs.OnSelected = func(t *container.TabItem) {
+		if t == w.cons.tab && w.cons.sess != nil {
+			// Decisions made meanwhile on another workstation.
+			if err := w.cons.sess.Reload(); err != nil {
+				w.consensusError(err)
+			}
+			w.cons.list.Refresh()
+			w.refreshConsensusHead()
+			w.refreshConsensusButtons()
+		}
+		w.unfocus()
+	}
 	return w.cons.tabs
 }
 
