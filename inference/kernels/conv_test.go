@@ -200,3 +200,38 @@ func TestSgemmRefusesShortSlices(t *testing.T) {
 	}()
 	checkGemm(false, false, 4, 4, 4, make([]float32, 16), 4, make([]float32, 16), 4, make([]float32, 15), 4)
 }
+
+// TestConvChunksBitIdentical: where the chunks of columns fall must not
+// change a single bit of the forward convolution (tiled prediction relies
+// on it), including chunks of one column, which BLIS computes as a
+// matrix-vector product with other rounding.
+func TestConvChunksBitIdentical(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, tc := range []struct {
+		xs      Shape5
+		cout, k int
+	}{
+		{Shape5{1, 6, 5, 7, 9}, 5, 3}, // Winograd
+		{Shape5{1, 3, 4, 5, 6}, 4, 3}, // packed panel
+		{Shape5{1, 7, 3, 4, 5}, 6, 1}, // 1x1x1
+		{Shape5{1, 7, 3, 4, 5}, 1, 1}, // the output layer: one filter
+		{Shape5{1, 9, 3, 5, 7}, 1, 3}, // one filter, Winograd
+	} {
+		x := randSlice(r, tc.xs.Len())
+		w := randSlice(r, tc.cout*tc.xs[1]*tc.k*tc.k*tc.k)
+		bias := randSlice(r, tc.cout)
+		want := make([]float32, ConvOut(tc.xs, tc.cout, tc.k).Len())
+		NewCPU(defaultGemm(), 1).Conv3D(want, x, tc.xs, w, tc.cout, tc.k, bias)
+		for _, chunk := range []int{1, 2, 3, 5, 7, 11, 13, 29} {
+			be := NewCPU(defaultGemm(), 2)
+			be.chunk, be.wchunk = chunk, chunk
+			got := make([]float32, len(want))
+			be.Conv3D(got, x, tc.xs, w, tc.cout, tc.k, bias)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%v k=%d chunk %d: output %d is %g, with one chunk %g", tc.xs, tc.k, chunk, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

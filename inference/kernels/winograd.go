@@ -84,9 +84,12 @@ func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, c
 	R := (Do-1)*H + Ho // output rows in the input's row numbering
 	Q := R * wp
 	g := winogradWeights(w, cout, cin)
+	// winogradInput writes every element of u.
+	ubuf := c.scratch(4 * cin * rows * wp)
+	defer c.release(ubuf)
 	var u [4][]float32
 	for i := range u {
-		u[i] = make([]float32, cin*rows*wp)
+		u[i] = ubuf[i*cin*rows*wp : (i+1)*cin*rows*wp]
 	}
 	chunk := max(c.wchunk, 1)
 	nChunks := (Q + chunk - 1) / chunk
@@ -114,7 +117,7 @@ func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, c
 					if ab == 0 {
 						beta = 0
 					}
-					c.gemm.Sgemm(false, false, cout, cols, cin, 1, g[i][ab*cout*cin:(ab+1)*cout*cin], cin,
+					c.sgemmNN(cout, cols, cin, g[i][ab*cout*cin:(ab+1)*cout*cin], cin,
 						u[i][q0+s*wp:], rows*wp, beta, m[i][:cout*cols], cols)
 				}
 			}
