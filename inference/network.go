@@ -93,6 +93,31 @@ func NewNetwork(cfg Config, seed uint64, be kernels.Backend) (*Network, error) {
 	return n, nil
 }
 
+// foldBN returns the weights and bias of a convolution equal to l's
+// convolution followed by its batch norm in eval mode (running statistics):
+// y = (conv(x, W) + b - mean) * s + beta with s = gamma / sqrt(var + eps) is
+// conv(x, W*s) + (b - mean)*s + beta. Inference then skips a pass over
+// every layer's output; the results differ from the unfolded layer by float
+// rounding only. eps is the float32 the BatchNorm3D op uses. The folded
+// tensors are computed in float64 and rounded once; they are cheap (one
+// multiply per weight), so Forward folds afresh on every call and a network
+// whose weights change (training) never sees stale ones.
+func (l Layer) foldBN(eps float32) (w, b *nn.Tensor) {
+	w, b = nn.New(l.W.Shape...), nn.New(l.B.Shape...)
+	cout := l.W.Shape[0]
+	per := l.W.Len() / cout
+	for o := 0; o < cout; o++ {
+		g := float64(l.Gamma.Data[o])
+		istd := 1 / math.Sqrt(float64(l.BN.Var[o])+float64(eps))
+		s := g * istd
+		for i, v := range l.W.Data[o*per : (o+1)*per] {
+			w.Data[o*per+i] = float32(float64(v) * s)
+		}
+		b.Data[o] = float32((float64(l.B.Data[o])-float64(l.BN.Mean[o]))*s + float64(l.Beta.Data[o]))
+	}
+	return w, b
+}
+
 // Geometry is the network's geometry (see Config.Geometry).
 func (n *Network) Geometry() Geometry { return n.Config.Geometry() }
 
@@ -131,6 +156,11 @@ type builder[T any] interface {
 	applyOver(f nn.Func, in ...T) (T, error)
 	param(t *nn.Tensor) T
 	shape(x T) []int
+	// foldBN says whether eval-mode batch norm may be folded into the
+	// weights of the convolution before it (see Layer.foldBN): true for
+	// inference on tensors, false for graphs, whose parameter nodes must
+	// stay the network's own tensors.
+	foldBN() bool
 }
 
 // wire is the network's one definition. mask, when not nil, returns the
@@ -155,6 +185,14 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 		residual[r] = true
 	}
 	block := func(l Layer, h T, k int) (T, error) {
+		if !train && l.BN != nil && b.foldBN() {
+			w, bias := l.foldBN(float32(cfg.BNEps))
+			h, err := b.apply(nn.Conv3D{Backend: n.Backend, K: k}, h, b.param(w), b.param(bias))
+			if err != nil {
+				return h, err
+			}
+			return b.applyOver(nn.PReLU{}, h, b.param(l.Alpha))
+		}
 		h, err := b.apply(nn.Conv3D{Backend: n.Backend, K: k}, h, b.param(l.W), b.param(l.B))
 		if err != nil || l.BN == nil {
 			return h, err
@@ -238,6 +276,7 @@ func (direct) applyOver(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) {
 	return nn.CallOver(f, in...)
 }
 func (direct) param(t *nn.Tensor) *nn.Tensor { return t }
+func (direct) foldBN() bool                  { return true }
 func (direct) shape(x *nn.Tensor) []int      { return x.Shape }
 
 // Forward runs the network in eval mode on x [N, InChannels, S, S, S] and
@@ -260,6 +299,7 @@ func (b *graphBuilder) applyOver(f nn.Func, in ...*G.Node) (*G.Node, error) {
 	return nn.Apply(f, in...)
 }
 func (b *graphBuilder) shape(x *G.Node) []int { return []int(x.Shape()) }
+func (b *graphBuilder) foldBN() bool          { return false }
 func (b *graphBuilder) param(t *nn.Tensor) *G.Node {
 	if p, ok := b.params[t]; ok {
 		return p

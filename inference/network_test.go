@@ -261,12 +261,17 @@ func TestGraphEvalMatchesForward(t *testing.T) {
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
 	}
+	// Forward folds eval-mode batch norm into the conv weights, the graph
+	// keeps the network's own tensors: they agree to float rounding.
 	got := gr.Prob.Value().Data().([]float32)
+	var worst float64
 	for i := range got {
-		if got[i] != want.Data[i] {
-			t.Fatalf("graph %g, direct %g at %d", got[i], want.Data[i], i)
-		}
+		worst = math.Max(worst, math.Abs(float64(got[i]-want.Data[i])))
 	}
+	if !(worst < 1e-5) {
+		t.Fatalf("graph and direct differ by %g", worst)
+	}
+	t.Logf("graph and direct differ by %g", worst)
 }
 
 func TestParamCount(t *testing.T) {

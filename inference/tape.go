@@ -40,6 +40,9 @@ func (b tapeBuilder) applyOver(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) 
 func (tapeBuilder) param(t *nn.Tensor) *nn.Tensor { return t }
 func (tapeBuilder) shape(x *nn.Tensor) []int      { return x.Shape }
 
+// foldBN: Backward needs the network's own parameter tensors.
+func (tapeBuilder) foldBN() bool { return false }
+
 // ForwardTrain runs the network in training mode on x [N, InChannels, S, S,
 // S]: batch norm uses batch statistics and updates its running averages,
 // and dropout after FC layer i multiplies by mask(i, shape) (see
