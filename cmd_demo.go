@@ -19,8 +19,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	cases := fs.Int("cases", def.Cases, "number of phantom cases (1-20)")
 	size := fs.String("size", def.Size.String(), "phantom size: full (1 mm, clinical) or small (3 mm, fast)")
 	reader := fs.String("reader", "Dr A", "reader who edits (Dr A, Dr B or Senior)")
+	ai := fs.Bool("ai", def.Candidates, "run the shipped demo model over the new cases (AI candidates to review)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: metascope demo [--workspace DIR] [--cases N] [--size full|small] [--reader NAME]")
+		fmt.Fprintln(stderr, "Usage: metascope demo [--workspace DIR] [--cases N] [--size full|small] [--reader NAME] [--ai=false]")
 		fmt.Fprintln(stderr, "\nOpens the workstation on a demo workspace of synthetic phantom cases, made on first run")
 		fmt.Fprintln(stderr, "(readers Dr A and Dr B, adjudicator Senior). Not a medical device.")
 		fs.PrintDefaults()
@@ -41,7 +42,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "metascope demo: --size: %v\n", err)
 		return exitUsage
 	}
-	d := app.DemoOptions{Cases: *cases, Size: sz, Seed: def.Seed, Align: true}
+	d := app.DemoOptions{Cases: *cases, Size: sz, Seed: def.Seed, Align: true, Candidates: *ai}
 	if err := d.Validate(); err != nil {
 		fmt.Fprintf(stderr, "metascope demo: %v\n", err)
 		return exitUsage

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"metascope/inference"
 	"metascope/job"
 	"metascope/phantom"
 	"metascope/volume"
@@ -23,11 +24,15 @@ type DemoOptions struct {
 	// before it is announced, so that its sequences are shown registered
 	// to the T1c.
 	Align bool
+	// Candidates runs the default (shipped demo) model over each new case
+	// once all are made, so that a fresh demo shows AI candidates to review
+	// without training first. Skipped quietly when no model is available.
+	Candidates bool
 }
 
-// DefaultDemoOptions is five full-size cases, aligned.
+// DefaultDemoOptions is five full-size cases, aligned, with AI candidates.
 func DefaultDemoOptions() DemoOptions {
-	return DemoOptions{Cases: 5, Size: phantom.Full, Seed: 101, Align: true}
+	return DemoOptions{Cases: 5, Size: phantom.Full, Seed: 101, Align: true, Candidates: true}
 }
 
 // Validate checks the options.
@@ -83,7 +88,9 @@ func MissingDemoCases(ws *workspace.Workspace, o DemoOptions) []int {
 // MakeDemoCases generates the missing phantom cases and imports each into
 // ws like any other case (images only; the ground truth stays out of the
 // workspace, as it would for real patients), preprocessed when o.Align is
-// set. done is called after each case.
+// set. done is called after each case. With o.Candidates, a second pass
+// then runs the default model over the new cases (the same code as AI >
+// Find candidates), calling done again for each.
 func MakeDemoCases(ctx context.Context, ws *workspace.Workspace, o DemoOptions, progress job.Progress, done func(name string)) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -140,7 +147,40 @@ func MakeDemoCases(ctx context.Context, ws *workspace.Workspace, o DemoOptions, 
 			done(name)
 		}
 	}
+	if o.Candidates && len(missing) > 0 {
+		if err := demoCandidates(ctx, ws, missing, progress, done); err != nil {
+			return err
+		}
+	}
 	progress("done", 1)
+	return nil
+}
+
+// demoCandidates runs the default model over the demo cases listed. A
+// workspace without a model (a build without the embedded demo model) is
+// not an error for the demo: the cases stay, without candidates.
+func demoCandidates(ctx context.Context, ws *workspace.Workspace, cases []int, progress job.Progress, done func(name string)) error {
+	if _, _, err := inference.DefaultModel(ws); err != nil {
+		progress("no model for AI candidates: "+err.Error(), 1)
+		return nil
+	}
+	for n, i := range cases {
+		name := demoCaseName(i)
+		c, err := ws.Case(name)
+		if err != nil {
+			return fmt.Errorf("demo case %s: %w", name, err)
+		}
+		p := job.Progress(progress).Sub(float64(n)/float64(len(cases)), float64(n+1)/float64(len(cases)))
+		step := func(stage string, f float64) {
+			p(fmt.Sprintf("AI candidates %s (%d of %d): %s", name, n+1, len(cases), stage), f)
+		}
+		if _, err := findCandidates(ctx, ws, c, "metascope demo", step); err != nil {
+			return fmt.Errorf("demo case %s: AI candidates: %w", name, err)
+		}
+		if done != nil {
+			done(name)
+		}
+	}
 	return nil
 }
 
@@ -157,7 +197,11 @@ func (w *Workstation) startDemoJob(o DemoOptions) {
 					return
 				}
 				w.refreshCases()
-				if w.cd == nil && w.loading == "" {
+				switch {
+				case w.cd == nil && w.loading == "":
+					w.OpenCase(name)
+				case w.cd != nil && w.cd.c.Name() == name && !w.strokeActive():
+					// Its AI candidates arrived: show them.
 					w.OpenCase(name)
 				}
 			})
@@ -167,4 +211,10 @@ func (w *Workstation) startDemoJob(o DemoOptions) {
 		w.showError(err)
 	}
 	w.updateInfo()
+}
+
+// strokeActive reports whether the reader is in the middle of a stroke (a
+// reload then would cut it short).
+func (w *Workstation) strokeActive() bool {
+	return w.cd != nil && w.cd.session != nil && w.cd.session.StrokeActive()
 }

@@ -38,7 +38,7 @@ func TestSmokeRealWindow(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	var log bytes.Buffer
-	cmd := exec.Command(bin, "demo", "--workspace", filepath.Join(tmp, "ws"), "--cases", "1", "--size", "small")
+	cmd := exec.Command(bin, "demo", "--workspace", filepath.Join(tmp, "ws"), "--cases", "1", "--size", "small", "--ai=false")
 	cmd.Env = append(os.Environ(), "HOME="+tmp, "XDG_CONFIG_HOME="+filepath.Join(tmp, "config"))
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
