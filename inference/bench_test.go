@@ -24,10 +24,12 @@ func BenchmarkLayers(b *testing.B) {
 		y := k - 1
 		flops := 2 * float64(l.W.Len()) * float64((size-y)*(size-y)*(size-y))
 		b.Run(name, func(b *testing.B) {
+			cpu0 := cpuSeconds()
 			for i := 0; i < b.N; i++ {
 				conv.Forward([]*nn.Tensor{x, l.W, l.B})
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(flops*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "GFLOP/cpu-s")
 		})
 	}
 	size := out + 2*geo.NormalMargin

@@ -2,7 +2,9 @@ package inference
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"metascope/job"
 	"metascope/lesion"
@@ -16,6 +18,13 @@ type Options struct {
 	Segment int
 	// Connectivity joins candidate voxels into lesions (zero: 26).
 	Connectivity lesion.Connectivity
+	// FoldsAtOnce is how many fold models run at the same time (0: 2).
+	// Within a fold the convolutions use every core, but the element-wise
+	// layers, tile extraction and the waits at the end of each layer run
+	// on one; two folds side by side keep both cores of a two-core machine
+	// busy through those stretches. Each fold holds its own buffers: about
+	// 1 GB at the default segment, 2.8 GB at 96 (BenchmarkBrain).
+	FoldsAtOnce int
 }
 
 // Candidate is one fused lesion candidate. Its MaxProb and MeanProb are over
@@ -68,19 +77,79 @@ func Predict(ctx context.Context, m *Ensemble, inputs [4]*volume.Volume, brainMa
 	if err := checkInputs(inputs[:], brainMask, m.Info.Config.InChannels); err != nil {
 		return nil, fmt.Errorf("predict: %w", err)
 	}
-	var probs []*volume.Volume
-	nf := len(m.Folds)
-	for i, n := range m.Folds {
-		prob, err := PredictProb(ctx, n, inputs[:], brainMask, seg, progress.Sub(float64(i)/float64(nf), float64(i+1)/float64(nf)))
-		if err != nil {
-			return nil, fmt.Errorf("predict: fold %d: %w", i+1, err)
-		}
-		probs = append(probs, prob)
+	atOnce := opts.FoldsAtOnce
+	if atOnce == 0 {
+		atOnce = 2
+	}
+	if atOnce < 0 {
+		return nil, fmt.Errorf("predict: %d folds at once", atOnce)
+	}
+	probs, err := predictFolds(ctx, m.Folds, inputs[:], brainMask, seg, atOnce, progress)
+	if err != nil {
+		return nil, err
 	}
 	progress.Report("fusing folds", 1)
 	p = Fuse(probs, m.Info.Threshold, m.Info.MinComponentCM3, opts.Connectivity)
 	p.Notice = m.Info.Notice
 	return p, nil
+}
+
+// predictFolds runs PredictProb for every fold, atOnce at a time, and
+// returns the maps in fold order (each fold's map is the same whatever runs
+// beside it). Progress is the mean of the folds' progress; the first error
+// cancels the other folds.
+func predictFolds(ctx context.Context, folds []*Network, inputs []*volume.Volume, mask *volume.Label, seg, atOnce int, progress job.Progress) ([]*volume.Volume, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	nf := len(folds)
+	probs := make([]*volume.Volume, nf)
+	errs := make([]error, nf)
+	var mu sync.Mutex
+	done := make([]float64, nf)
+	report := func(i int) job.Progress {
+		return func(stage string, d float64) {
+			mu.Lock()
+			done[i] = d
+			var sum float64
+			for _, v := range done {
+				sum += v
+			}
+			mu.Unlock()
+			progress.Report(stage, sum/float64(nf))
+		}
+	}
+	slots := make(chan struct{}, atOnce)
+	var wg sync.WaitGroup
+	for i, n := range folds {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = fmt.Errorf("internal error: %v", r)
+					cancel()
+				}
+			}()
+			probs[i], errs[i] = PredictProb(ctx, n, inputs, mask, seg, report(i))
+			if errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	// The error that stopped the others, rather than their cancellation.
+	first := -1
+	for i, err := range errs {
+		if err != nil && (first < 0 || errors.Is(errs[first], context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = i
+		}
+	}
+	if first >= 0 {
+		return nil, fmt.Errorf("predict: fold %d: %w", first+1, errs[first])
+	}
+	return probs, nil
 }
 
 // Fuse turns the folds' probability maps (same grid) into a Prediction:

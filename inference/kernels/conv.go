@@ -33,34 +33,46 @@ type CPU struct {
 	// in chunks of wchunk output pairs.
 	winograd bool
 	wchunk   int
-	// spare holds the largest Winograd input buffer between calls (see
-	// scratch): allocating it afresh on every layer cost about a tenth of
-	// inference's CPU time in page faults and garbage collection.
-	mu    sync.Mutex
-	spare []float32
+	// spares hold the largest Winograd input buffers between calls (see
+	// scratch), one per concurrent caller (two folds of an ensemble at
+	// once): allocating them afresh on every layer costs page faults and
+	// garbage collection.
+	mu     sync.Mutex
+	spares [][]float32
 }
 
-// scratch returns a buffer of n elements, not cleared, reusing the spare one
+// maxSpares is how many scratch buffers a CPU backend keeps.
+const maxSpares = 2
+
+// scratch returns a buffer of n elements, not cleared, reusing a spare one
 // when it is large enough; release gives it back. Calls from several
 // goroutines at once each get their own buffer.
 func (c *CPU) scratch(n int) []float32 {
 	c.mu.Lock()
-	b := c.spare
-	c.spare = nil
-	c.mu.Unlock()
-	if cap(b) < n {
-		b = make([]float32, n)
+	defer c.mu.Unlock()
+	for i, b := range c.spares {
+		if cap(b) >= n {
+			c.spares = append(c.spares[:i], c.spares[i+1:]...)
+			return b[:n]
+		}
 	}
-	return b[:n]
+	return make([]float32, n)
 }
 
-// release keeps b as the spare buffer if it is larger than the current one.
+// release keeps b as a spare, dropping the smallest beyond maxSpares.
 func (c *CPU) release(b []float32) {
 	c.mu.Lock()
-	if cap(b) > cap(c.spare) {
-		c.spare = b
+	defer c.mu.Unlock()
+	c.spares = append(c.spares, b)
+	if len(c.spares) > maxSpares {
+		small := 0
+		for i, s := range c.spares {
+			if cap(s) < cap(c.spares[small]) {
+				small = i
+			}
+		}
+		c.spares = append(c.spares[:small], c.spares[small+1:]...)
 	}
-	c.mu.Unlock()
 }
 
 // NewCPU returns the CPU backend on g with the given number of goroutines.
