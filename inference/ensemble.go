@@ -18,7 +18,8 @@ type Options struct {
 	Segment int
 	// Connectivity joins candidate voxels into lesions (zero: 26).
 	Connectivity lesion.Connectivity
-	// FoldsAtOnce is how many fold models run at the same time (0: 2).
+	// FoldsAtOnce is how many fold models run at the same time (0: 2 for
+	// segments up to 72, 1 for larger ones, to stay under 4 GB).
 	// Within a fold the convolutions use every core, but the element-wise
 	// layers, tile extraction and the waits at the end of each layer run
 	// on one; two folds side by side keep both cores of a two-core machine
@@ -80,6 +81,9 @@ func Predict(ctx context.Context, m *Ensemble, inputs [4]*volume.Volume, brainMa
 	atOnce := opts.FoldsAtOnce
 	if atOnce == 0 {
 		atOnce = 2
+		if seg > 72 {
+			atOnce = 1
+		}
 	}
 	if atOnce < 0 {
 		return nil, fmt.Errorf("predict: %d folds at once", atOnce)
