@@ -103,6 +103,8 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	if err != nil {
 		return nil, fmt.Errorf("skull: head mask: %w", err)
 	}
+	// The brain is sought around the deepest point of the head.
+	ctr := headCentre(head, g)
 	if err := step("tissue", 0.1); err != nil {
 		return nil, err
 	}
@@ -123,95 +125,47 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 		return nil, fmt.Errorf("skull: tissue classes: %w", err)
 	}
 	tLow := cs[0] + 0.45*(cs[1]-cs[0])
-	// The upper bound comes from the brain itself: a core eroded deep into
-	// everything brighter than tLow is mostly white matter, the brightest
-	// brain tissue; fat, where it is brighter still, falls above.
+	// Erode by at least two voxels: one voxel of erosion cannot cut a
+	// partial-volume bridge.
+	erode := math.Max(opts.ErodeMM, 2*math.Max(sp[0], math.Max(sp[1], sp[2])))
 	tissue := make([]bool, len(t1))
 	for i, x := range t1 {
 		tissue[i] = head[i] && float64(x) > tLow
 	}
-	// Erode by at least two voxels: one voxel of erosion cannot cut a
-	// partial-volume bridge.
-	erode := math.Max(opts.ErodeMM, 2*math.Max(sp[0], math.Max(sp[1], sp[2])))
-	core0 := largestCentral(imgops.Erode(tissue, dims, sp, erode), g)
-	pc, err := imgops.Percentiles(t1, core0, []float64{98}, 300000)
-	if err != nil {
-		return nil, fmt.Errorf("skull: no brain core found: %w", err)
-	}
-	tHigh := pc[0] + 0.3*(pc[0]-tLow)
-	for i, x := range t1 {
-		tissue[i] = tissue[i] && float64(x) < tHigh
-	}
-	if err := step("erode", 0.25); err != nil {
-		return nil, err
-	}
-	core := imgops.Erode(tissue, dims, sp, erode)
-	core = largestCentral(core, g)
-	if err := step("reconstruct", 0.45); err != nil {
-		return nil, err
-	}
-	// Grow the core back through the tissue mask (morphological
-	// reconstruction), so every gyrus and the cerebellum, reached through
-	// the brainstem, come back however thin they are. A partial-volume
-	// bridge through the skull would let the growth leak into the scalp:
-	// the tissue mask is then opened by increasing radii, which cuts thin
-	// bridges first, until the brain keeps clear of the head's surface.
 	surface := innerHead(head, g)
-	var brain []bool
-	// Unlimited growth through ever more opened tissue masks first; then
-	// growth limited to a geodesic distance from the core, which stops
-	// before the far side of a long bridge (coarse voxels blur the thin
-	// dark band of CSF and inner table into tissue-like values).
-	type attempt struct{ open, reach float64 }
-	var attempts []attempt
-	for _, r := range []float64{0, 1, 1.5, 2, 3} {
-		attempts = append(attempts, attempt{r, math.Inf(1)})
+	s := stripper{g: g, t1: t1, tLow: tLow, erode: erode, surface: surface, centre: ctr}
+	if err := step("reconstruct", 0.25); err != nil {
+		return nil, err
 	}
-	for _, reach := range []float64{40, 25, 15} {
-		attempts = append(attempts, attempt{1, reach})
+	r, err := s.grow(tissue)
+	if err != nil {
+		return nil, err
 	}
-	opened := map[float64][]bool{0: tissue}
-	for i := 0; i < len(attempts); i++ {
-		a := attempts[i]
-		t, ok := opened[a.open]
-		if !ok {
-			t = imgops.Open(tissue, dims, sp, a.open)
-			opened[a.open] = t
+	if !r.whole {
+		// Every unlimited growth leaked. At coarse spacings (or a 1 mm grid resampled
+		// from them) partial volume lifts the thin dark band of CSF and
+		// inner table between brain and skull above tLow, bridging the
+		// brain to the diploe and scalp everywhere at once. The band is
+		// still a valley: darker than tissue on both sides within the
+		// erosion distance. Cutting the valleys out of the tissue mask
+		// restores the barrier. The result is taken if its growth is
+		// whole, or clean where the first was not or was smaller (a growth
+		// cut short by its reach falls short of the brain, never beyond
+		// it); a blurred template that leaks either way keeps its first
+		// result.
+		if err := step("reconstruct (valleys cut)", 0.4); err != nil {
+			return nil, err
 		}
-		b := growWithin(core, t, dims, sp, a.reach)
-		f := leakFraction(b, surface)
-		if f <= maxLeak {
-			brain = b
-			break
+		v := valleys(t1, dims, sp, erode, float32(valleyDepth*(cs[1]-cs[0])))
+		cut := make([]bool, len(tissue))
+		for i := range cut {
+			cut[i] = tissue[i] && !v[i]
 		}
-		if a.open >= 1 && math.IsInf(a.reach, 1) && f > 0.05 {
-			// A leak this wide is not a thin bridge that more opening
-			// would cut (a blurred skull, as in an averaged template):
-			// go on to limited growth.
-			for i+1 < len(attempts) && math.IsInf(attempts[i+1].reach, 1) {
-				i++
-			}
+		if rc, err := s.grow(cut); err == nil && (rc.whole || rc.clean && (!r.clean || count(rc.brain) > count(r.brain))) {
+			r = rc
 		}
 	}
-	if brain == nil {
-		// Every growth leaked: regrow only as far as the erosion went, from
-		// ever deeper cores until the result keeps clear of the surface.
-		for _, f := range []float64{1, 1.5, 2, 2.5} {
-			e := f * erode
-			c := core
-			if f > 1 {
-				c = largestCentral(imgops.Erode(tissue, dims, sp, e), g)
-			}
-			b := imgops.Dilate(c, dims, sp, e+1)
-			for i := range b {
-				b[i] = b[i] && tissue[i]
-			}
-			brain = imgops.Largest(b, dims)
-			if !leaks(brain, surface) {
-				break
-			}
-		}
-	}
+	brain, tissue, tHigh := r.brain, r.tissue, r.tHigh
 	// Parts of the brain the tissue mask shows as separate components (the
 	// cerebellum behind CSF cisterns and the tentorium, a temporal pole)
 	// join when they are large, face the brain and keep clear of the head's
@@ -244,6 +198,109 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	}
 	progress.Report("skull stripping", 1)
 	return imgops.BoolToLabel(brain, g), nil
+}
+
+// valleyDepth is how much darker than the tissue on both sides, in units of
+// the gap between the dark and the middle intensity classes, a voxel must
+// be to count as part of a dark band.
+const valleyDepth = 0.5
+
+// stripper holds what the core-and-growth step needs.
+type stripper struct {
+	g       volume.Grid
+	t1      []float32
+	tLow    float64
+	erode   float64
+	surface []bool
+	centre  centre
+}
+
+// growth is the brain found from one tissue mask: clean when a growth
+// kept clear of the head's surface without the last-resort fallback, whole
+// when that growth was not limited in reach (so nothing was cut short).
+type growth struct {
+	brain, tissue []bool
+	tHigh         float64
+	clean, whole  bool
+}
+
+// grow finds the brain in tissue (voxels above tLow): the upper threshold
+// from a deep core, then the core grown back through the tissue mask.
+func (s stripper) grow(tissue []bool) (growth, error) {
+	g, t1, erode, surface := s.g, s.t1, s.erode, s.surface
+	dims, sp := g.Dims, g.Spacing()
+	tissue = append([]bool(nil), tissue...)
+	// The upper bound comes from the brain itself: a core eroded deep into
+	// everything brighter than tLow is mostly white matter, the brightest
+	// brain tissue; fat, where it is brighter still, falls above.
+	core0 := largestCentral(imgops.Erode(tissue, dims, sp, erode), g, s.centre)
+	pc, err := imgops.Percentiles(t1, core0, []float64{98}, 300000)
+	if err != nil {
+		return growth{}, fmt.Errorf("skull: no brain core found: %w", err)
+	}
+	tHigh := pc[0] + 0.3*(pc[0]-s.tLow)
+	for i, x := range t1 {
+		tissue[i] = tissue[i] && float64(x) < tHigh
+	}
+	core := largestCentral(imgops.Erode(tissue, dims, sp, erode), g, s.centre)
+	// Grow the core back through the tissue mask (morphological
+	// reconstruction), so every gyrus and the cerebellum, reached through
+	// the brainstem, come back however thin they are. A partial-volume
+	// bridge through the skull would let the growth leak into the scalp:
+	// the tissue mask is then opened by increasing radii, which cuts thin
+	// bridges first, until the brain keeps clear of the head's surface.
+	// Unlimited growth through ever more opened tissue masks first; then
+	// growth limited to a geodesic distance from the core, which stops
+	// before the far side of a long bridge.
+	type attempt struct{ open, reach float64 }
+	var attempts []attempt
+	for _, r := range []float64{0, 1, 1.5, 2, 3} {
+		attempts = append(attempts, attempt{r, math.Inf(1)})
+	}
+	for _, reach := range []float64{40, 25, 15} {
+		attempts = append(attempts, attempt{1, reach})
+	}
+	opened := map[float64][]bool{0: tissue}
+	for i := 0; i < len(attempts); i++ {
+		a := attempts[i]
+		t, ok := opened[a.open]
+		if !ok {
+			t = imgops.Open(tissue, dims, sp, a.open)
+			opened[a.open] = t
+		}
+		b := growWithin(core, t, dims, sp, a.reach)
+		f := leakFraction(b, surface)
+		if f <= maxLeak {
+			return growth{brain: b, tissue: tissue, tHigh: tHigh, clean: true, whole: math.IsInf(a.reach, 1)}, nil
+		}
+		if a.open >= 1 && math.IsInf(a.reach, 1) && f > 0.05 {
+			// A leak this wide is not a thin bridge that more opening
+			// would cut (a blurred skull, as in an averaged template):
+			// go on to limited growth.
+			for i+1 < len(attempts) && math.IsInf(attempts[i+1].reach, 1) {
+				i++
+			}
+		}
+	}
+	// Every growth leaked: regrow only as far as the erosion went, from
+	// ever deeper cores until the result keeps clear of the surface.
+	var brain []bool
+	for _, f := range []float64{1, 1.5, 2, 2.5} {
+		e := f * erode
+		c := core
+		if f > 1 {
+			c = largestCentral(imgops.Erode(tissue, dims, sp, e), g, s.centre)
+		}
+		b := imgops.Dilate(c, dims, sp, e+1)
+		for i := range b {
+			b[i] = b[i] && tissue[i]
+		}
+		brain = imgops.Largest(b, dims)
+		if !leaks(brain, surface) {
+			break
+		}
+	}
+	return growth{brain: brain, tissue: tissue, tHigh: tHigh}, nil
 }
 
 // leakMM: a brain voxel this close to the head's outer surface means the
@@ -428,37 +485,61 @@ func reconstruct(seed, mask []bool, dims [3]int) []bool {
 	return out
 }
 
+// centre is where the brain is sought: the head voxel deepest inside the
+// head (every face of the field of view counting as outside), and that
+// depth. The cranium is the thickest part of a head, so this lies in the
+// brain (near the thalami) even when the field of view takes in the face
+// and neck, whose solid soft tissue survives erosion at coarse spacings.
+type centre struct {
+	vox   [3]float64 // voxel coordinates
+	depth float64    // mm
+}
+
+func headCentre(head []bool, g volume.Grid) centre {
+	dims, sp := g.Dims, g.Spacing()
+	pd := [3]int{dims[0] + 2, dims[1] + 2, dims[2] + 2}
+	bg := make([]bool, pd[0]*pd[1]*pd[2])
+	for i := range bg {
+		bg[i] = true
+	}
+	for idx, h := range head {
+		if h {
+			i, j, k := g.Coords(idx)
+			bg[(i+1)+pd[0]*((j+1)+pd[1]*(k+1))] = false
+		}
+	}
+	d := imgops.DistanceSq(bg, pd, sp)
+	best, bi := float32(-1), 0
+	for idx, x := range d {
+		if !bg[idx] && x > best {
+			best, bi = x, idx
+		}
+	}
+	c := centre{depth: math.Sqrt(float64(max(best, 0)))}
+	c.vox = [3]float64{float64(bi%pd[0] - 1), float64((bi/pd[0])%pd[1] - 1), float64(bi/(pd[0]*pd[1]) - 1)}
+	return c
+}
+
 // largestCentral keeps the component with the most voxels, weighting each
-// by its closeness to the head's centre, so a large scalp fragment at the
-// edge of the field of view never wins over the brain.
-func largestCentral(m []bool, g volume.Grid) []bool {
+// by its closeness to the head's centre c (on the scale of the head's
+// depth), so neither a large scalp fragment at the edge of the field of
+// view nor the neck's and face's soft tissue wins over the brain.
+func largestCentral(m []bool, g volume.Grid, c centre) []bool {
 	lab, sizes := imgops.Components(m, g.Dims)
 	if len(sizes) <= 1 {
 		return m
 	}
-	// Centre of all mask voxels.
-	var c [3]float64
-	n := 0
-	for idx, in := range m {
-		if in {
-			i, j, k := g.Coords(idx)
-			c[0] += float64(i)
-			c[1] += float64(j)
-			c[2] += float64(k)
-			n++
-		}
-	}
-	for a := range c {
-		c[a] /= float64(n)
-	}
+	sp := g.Spacing()
+	r2 := math.Max(c.depth*c.depth, 1)
 	score := make([]float64, len(sizes))
 	for idx, l := range lab {
 		if l == 0 {
 			continue
 		}
 		i, j, k := g.Coords(idx)
-		d2 := (float64(i)-c[0])*(float64(i)-c[0]) + (float64(j)-c[1])*(float64(j)-c[1]) + (float64(k)-c[2])*(float64(k)-c[2])
-		score[l] += 1 / (1 + d2/float64(g.Dims[0]*g.Dims[0]))
+		di, dj, dk := (float64(i)-c.vox[0])*sp[0], (float64(j)-c.vox[1])*sp[1], (float64(k)-c.vox[2])*sp[2]
+		d2 := di*di + dj*dj + dk*dk
+		score[l] += 1 / (1 + d2*d2/(r2*r2))
 	}
 	best := 1
 	for l := 2; l < len(sizes); l++ {
@@ -537,4 +618,56 @@ func protectLesions(brain []bool, im Images, tHigh, reach float64) []bool {
 	out := reconstruct(brain, cand, dims)
 	out = imgops.Close(out, dims, sp, 2)
 	return imgops.FillHoles(out, dims)
+}
+
+// valleys marks voxels at least delta darker than the brightest voxel
+// within reach mm on each side along some axis: thin dark bands (CSF and
+// the inner table) that partial volume at coarse spacings lifts above the
+// tissue threshold.
+func valleys(im []float32, dims [3]int, sp [3]float64, reach float64, delta float32) []bool {
+	out := make([]bool, len(im))
+	nx, ny := dims[0], dims[1]
+	strides := [3]int{1, nx, nx * ny}
+	var n [3]int
+	for a := range n {
+		n[a] = max(1, int(math.Round(reach/sp[a])))
+	}
+	imgops.ParallelFor(dims[2], func(k0, k1 int) {
+		for k := k0; k < k1; k++ {
+			for j := 0; j < ny; j++ {
+				for i := 0; i < nx; i++ {
+					c := [3]int{i, j, k}
+					p := i + nx*(j+ny*k)
+					x := im[p]
+					for a := 0; a < 3; a++ {
+						s := strides[a]
+						l, r := float32(math.Inf(-1)), float32(math.Inf(-1))
+						for st := 1; st <= n[a]; st++ {
+							if c[a]-st >= 0 {
+								l = max(l, im[p-st*s])
+							}
+							if c[a]+st < dims[a] {
+								r = max(r, im[p+st*s])
+							}
+						}
+						if min(l, r)-x > delta {
+							out[p] = true
+							break
+						}
+					}
+				}
+			}
+		}
+	})
+	return out
+}
+
+func count(m []bool) int {
+	n := 0
+	for _, b := range m {
+		if b {
+			n++
+		}
+	}
+	return n
 }
