@@ -141,6 +141,7 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 	if err != nil {
 		return nil, err
 	}
+	var v []bool // dark valleys, when needed
 	if !r.whole {
 		// Every unlimited growth leaked. At coarse spacings (or a 1 mm grid resampled
 		// from them) partial volume lifts the thin dark band of CSF and
@@ -156,7 +157,7 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 		if err := step("reconstruct (valleys cut)", 0.4); err != nil {
 			return nil, err
 		}
-		v := valleys(t1, dims, sp, erode, float32(valleyDepth*(cs[1]-cs[0])))
+		v = valleys(t1, dims, sp, erode, float32(valleyDepth*(cs[1]-cs[0])))
 		cut := make([]bool, len(tissue))
 		for i := range cut {
 			cut[i] = tissue[i] && !v[i]
@@ -166,6 +167,21 @@ func Strip(ctx context.Context, im Images, opts Options, progress job.Progress) 
 		}
 	}
 	brain, tissue, tHigh := r.brain, r.tissue, r.tHigh
+	if !r.whole {
+		// A growth limited in reach, or the fallback, stops short of the
+		// brain's edge (and of a lesion at it). Regrow by the erosion
+		// distance through tissue that is no dark valley and keeps clear of
+		// the head's outer leakMM: far enough to take back what erosion
+		// took, not to cross the skull.
+		if v == nil {
+			v = valleys(t1, dims, sp, erode, float32(valleyDepth*(cs[1]-cs[0])))
+		}
+		m := make([]bool, len(tissue))
+		for i := range m {
+			m[i] = tissue[i] && !v[i] && surface[i]
+		}
+		brain = growWithin(brain, m, dims, sp, erode)
+	}
 	// Parts of the brain the tissue mask shows as separate components (the
 	// cerebellum behind CSF cisterns and the tentorium, a temporal pole)
 	// join when they are large, face the brain and keep clear of the head's
