@@ -39,11 +39,14 @@ func cmdTrain(args []string, stdout, stderr io.Writer) int {
 	test := fs.String("test", "", "test set: a phantom cohort (its test split), workspace or nnU-Net folder; evaluated after training too")
 	md := fs.String("md", "", "also write the results table as Markdown to `FILE`")
 	csvOut := fs.String("csv", "", "also write the results table as CSV to `FILE`")
+	calibrate := fs.Bool("calibrate", false, "do not train: choose --model's threshold on its own cross-validation folds of --data (out-of-fold F1) and rewrite its model.json")
+	perFold := fs.Int("max-per-fold", 0, "with --calibrate: validation cases used per fold (0: all)")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage:")
 		fmt.Fprintln(stderr, "  metascope train --data DIR --out models/NAME [--folds 5] [--epochs 35] [--config tiny|demo|full] [--seed N] [--resume] [--test DIR]")
 		fmt.Fprintln(stderr, "  metascope train --eval-only --model DIR --test DIR [--md FILE] [--csv FILE]")
+		fmt.Fprintln(stderr, "  metascope train --calibrate --model DIR --data DIR [--max-per-fold N]")
 		fmt.Fprintln(stderr, "\nTrains a k-fold ensemble (patches half on lesion, half on brain, random flips, Dice loss,")
 		fmt.Fprintln(stderr, "RMSprop, learning rate halved after 3 epochs without validation progress), checkpointing")
 		fmt.Fprintln(stderr, "every epoch into OUT/training (Ctrl-C stops; --resume continues exactly), and writes the")
@@ -70,6 +73,12 @@ func cmdTrain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *calibrate {
+		if *model == "" || *data == "" {
+			return usageErr("--calibrate needs --model and --data")
+		}
+		return calibrateModel(ctx, *model, *data, *perFold, *quiet, stdout, stderr)
+	}
 	if *evalOnly {
 		if *model == "" || *test == "" {
 			return usageErr("--eval-only needs --model and --test")
@@ -238,4 +247,40 @@ func (l *trainLine) finish() {
 	if l.drawn {
 		fmt.Fprintln(l.w)
 	}
+}
+
+// calibrateModel sets a model's threshold to the one with the best
+// out-of-fold F1 on its training data, and prints the candidates.
+func calibrateModel(ctx context.Context, modelDir, dataDir string, perFold int, quiet bool, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "metascope train: %v\n", err)
+		return exitError
+	}
+	e, err := inference.LoadModel(modelDir)
+	if err != nil {
+		return fail(err)
+	}
+	d, err := training.OpenDataset(dataDir)
+	if err != nil {
+		return fail(err)
+	}
+	ths := []float64{0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98}
+	bar := newProgressBar(stderr, quiet)
+	best, pts, err := training.CalibrateThreshold(ctx, e, d, ths, perFold, lesion.DefaultEvalOptions(), bar.update)
+	bar.finish()
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintln(stdout, "threshold  sensitivity  precision  F1    FPs/scan  (out-of-fold, pooled)")
+	for _, p := range pts {
+		r := p.Result
+		fmt.Fprintf(stdout, "%9.2f  %11s  %9s  %4.2f  %8.2f\n", p.Threshold, pct(r.Sensitivity), pct(r.Precision), r.F1, r.FPPerScan)
+	}
+	info := e.Info
+	info.Threshold = best
+	if err := inference.SaveModel(modelDir, info, e.Folds); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "threshold of %s set to %.2f\n", modelDir, best)
+	return exitOK
 }
