@@ -2,7 +2,6 @@ package inference
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -18,13 +17,15 @@ type Options struct {
 	Segment int
 	// Connectivity joins candidate voxels into lesions (zero: 26).
 	Connectivity lesion.Connectivity
-	// FoldsAtOnce is how many fold models run at the same time (0: 2 for
-	// segments up to 72, 1 for larger ones, to stay under 4 GB).
-	// Within a fold the convolutions use every core, but the element-wise
-	// layers, tile extraction and the waits at the end of each layer run
-	// on one; two folds side by side keep both cores of a two-core machine
-	// busy through those stretches. Each fold holds its own buffers: about
-	// 1 GB at the default segment, 2.8 GB at 96 (BenchmarkBrain).
+	// FoldsAtOnce is how many network passes (a block of one fold) run at
+	// the same time (0: 2 for segments up to 72, 1 for larger ones, to stay
+	// under 4 GB). The passes of all folds form one queue, so the workers
+	// stay busy to the end whatever the number of folds. Within a pass the
+	// convolutions use every core, but the element-wise layers, tile
+	// extraction and the waits at the end of each layer run on one; two
+	// passes side by side keep both cores of a two-core machine busy
+	// through those stretches. Each pass holds its own buffers: about 1 GB
+	// at the default segment, 2.8 GB at 96 (BenchmarkBrain).
 	FoldsAtOnce int
 }
 
@@ -98,60 +99,92 @@ func Predict(ctx context.Context, m *Ensemble, inputs [4]*volume.Volume, brainMa
 	return p, nil
 }
 
-// predictFolds runs PredictProb for every fold, atOnce at a time, and
-// returns the maps in fold order (each fold's map is the same whatever runs
-// beside it). Progress is the mean of the folds' progress; the first error
-// cancels the other folds.
+// predictFolds runs every fold over every block of its Plan and returns
+// the folds' maps in fold order. The (fold, block) items form one queue
+// that atOnce workers drain, each taking the next item, so every worker
+// stays busy to the end (with folds as the unit, five folds on two workers
+// ran 2, 2, then 1 alone). Each block writes its own voxels of its fold's
+// map, so a map is the same whatever runs beside it. Progress is the share
+// of items done; the first error stops the others.
 func predictFolds(ctx context.Context, folds []*Network, inputs []*volume.Volume, mask *volume.Label, seg, atOnce int, progress job.Progress) ([]*volume.Volume, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	nf := len(folds)
 	probs := make([]*volume.Volume, nf)
-	errs := make([]error, nf)
-	var mu sync.Mutex
-	done := make([]float64, nf)
-	report := func(i int) job.Progress {
-		return func(stage string, d float64) {
-			mu.Lock()
-			done[i] = d
-			var sum float64
-			for _, v := range done {
-				sum += v
-			}
-			mu.Unlock()
-			progress.Report(stage, sum/float64(nf))
+	type item struct {
+		fold  int
+		block Block
+	}
+	var items []item
+	for f, n := range folds {
+		if err := checkInputs(inputs, mask, n.Config.InChannels); err != nil {
+			return nil, fmt.Errorf("predict: fold %d: %w", f+1, err)
+		}
+		blocks, err := Plan(mask, seg, n.Geometry())
+		if err != nil {
+			return nil, fmt.Errorf("predict: fold %d: %w", f+1, err)
+		}
+		probs[f] = volume.New(mask.Grid)
+		for _, b := range blocks {
+			items = append(items, item{f, b})
 		}
 	}
-	slots := make(chan struct{}, atOnce)
+	errs := make([]error, nf)
+	var mu sync.Mutex
+	next, finished := 0, 0
+	take := func() (item, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(items) || ctx.Err() != nil {
+			return item{}, false
+		}
+		next++
+		return items[next-1], true
+	}
+	progress.Report("network", 0)
 	var wg sync.WaitGroup
-	for i, n := range folds {
+	for w := 0; w < max(1, atOnce); w++ {
 		wg.Add(1)
-		slots <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-slots }()
-			defer func() {
-				if r := recover(); r != nil {
-					errs[i] = fmt.Errorf("internal error: %v", r)
-					cancel()
+			for {
+				it, ok := take()
+				if !ok {
+					return
 				}
-			}()
-			probs[i], errs[i] = PredictProb(ctx, n, inputs, mask, seg, report(i))
-			if errs[i] != nil {
-				cancel()
+				err := func() (err error) {
+					defer func() {
+						if r := recover(); r != nil {
+							err = fmt.Errorf("internal error: %v", r)
+						}
+					}()
+					return predictBlock(folds[it.fold], inputs, mask, it.block, probs[it.fold])
+				}()
+				mu.Lock()
+				if err != nil && errs[it.fold] == nil {
+					errs[it.fold] = err
+				}
+				finished++
+				if err == nil {
+					// Under the lock, so that reports never go backwards.
+					progress.Report("network", float64(finished)/float64(len(items)))
+				}
+				mu.Unlock()
+				if err != nil {
+					cancel()
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	// The error that stopped the others, rather than their cancellation.
-	first := -1
 	for i, err := range errs {
-		if err != nil && (first < 0 || errors.Is(errs[first], context.Canceled) && !errors.Is(err, context.Canceled)) {
-			first = i
+		if err != nil {
+			return nil, fmt.Errorf("predict: fold %d: %w", i+1, err)
 		}
 	}
-	if first >= 0 {
-		return nil, fmt.Errorf("predict: fold %d: %w", first+1, errs[first])
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("predict: %w", err)
 	}
 	return probs, nil
 }

@@ -77,36 +77,46 @@ func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask 
 	if err != nil {
 		return nil, err
 	}
-	M := geo.Margin
 	for ti, t := range blocks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		progress.Report("network", float64(ti)/float64(len(blocks)))
-		org, end := t.Origin, t.End
-		x := nn.New(1, len(inputs), t.Size[2]+2*M, t.Size[1]+2*M, t.Size[0]+2*M)
-		for c, v := range inputs {
-			extract(x.Data[c*x.Len()/len(inputs):(c+1)*x.Len()/len(inputs)], v, [3]int{org[0] - M, org[1] - M, org[2] - M},
-				[3]int{t.Size[0] + 2*M, t.Size[1] + 2*M, t.Size[2] + 2*M})
-		}
-		y, err := n.Forward(x)
-		if err != nil {
-			return nil, fmt.Errorf("block at %v: %w", org, err)
-		}
-		sx, sy := t.Size[0], t.Size[1]
-		for k := org[2]; k < end[2]; k++ {
-			for j := org[1]; j < end[1]; j++ {
-				for i := org[0]; i < end[0]; i++ {
-					idx := mask.Index(i, j, k)
-					if mask.Data[idx] != 0 {
-						prob.Data[idx] = y.Data[((k-org[2])*sy+j-org[1])*sx+i-org[0]]
-					}
-				}
-			}
+		if err := predictBlock(n, inputs, mask, t, prob); err != nil {
+			return nil, err
 		}
 	}
 	progress.Report("network", 1)
 	return prob, nil
+}
+
+// predictBlock runs n on block t and writes its output voxels inside the
+// mask into prob. Blocks of one Plan write disjoint voxels, so several
+// blocks may be predicted into one map at once.
+func predictBlock(n *Network, inputs []*volume.Volume, mask *volume.Label, t Block, prob *volume.Volume) error {
+	M := n.Geometry().Margin
+	org, end := t.Origin, t.End
+	x := nn.New(1, len(inputs), t.Size[2]+2*M, t.Size[1]+2*M, t.Size[0]+2*M)
+	for c, v := range inputs {
+		extract(x.Data[c*x.Len()/len(inputs):(c+1)*x.Len()/len(inputs)], v, [3]int{org[0] - M, org[1] - M, org[2] - M},
+			[3]int{t.Size[0] + 2*M, t.Size[1] + 2*M, t.Size[2] + 2*M})
+	}
+	y, err := n.Forward(x)
+	if err != nil {
+		return fmt.Errorf("block at %v: %w", org, err)
+	}
+	sx, sy := t.Size[0], t.Size[1]
+	for k := org[2]; k < end[2]; k++ {
+		for j := org[1]; j < end[1]; j++ {
+			for i := org[0]; i < end[0]; i++ {
+				idx := mask.Index(i, j, k)
+				if mask.Data[idx] != 0 {
+					prob.Data[idx] = y.Data[((k-org[2])*sy+j-org[1])*sx+i-org[0]]
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Block is one network pass of a prediction, in volume voxels: the output

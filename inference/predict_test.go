@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"metascope/volume"
@@ -202,4 +203,55 @@ func TestPlanCoversBrainOnce(t *testing.T) {
 		t.Errorf("blocks compute %d voxels, the whole box is %d", computed, box)
 	}
 	t.Logf("%d blocks, %d voxels computed for a box of %d, brain %d", len(blocks), computed, box, mask.Count())
+}
+
+// TestPredictFoldsQueueExact runs three folds through the shared
+// (fold, block) queue with one to three workers; every fold's map must
+// equal its own PredictProb bit for bit, and progress must never go back.
+func TestPredictFoldsQueueExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	in, mask := testCase(r, [3]int{23, 19, 16})
+	var folds []*Network
+	var want []*volume.Volume
+	for f := 0; f < 3; f++ {
+		n := tinyNet4(t)
+		for i := range n.Normal[0].W.Data {
+			n.Normal[0].W.Data[i] *= 1 + 0.3*float32(f)
+		}
+		folds = append(folds, n)
+		p, err := PredictProb(context.Background(), n, in, mask, 6, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, p)
+	}
+	if slices.Equal(want[0].Data, want[1].Data) {
+		t.Fatal("folds do not differ")
+	}
+	for workers := 1; workers <= 3; workers++ {
+		last := -1.0
+		progress := func(stage string, d float64) {
+			if stage == "network" && d < last {
+				t.Errorf("%d workers: progress %g after %g", workers, d, last)
+			}
+			last = d
+		}
+		got, err := predictFolds(context.Background(), folds, in, mask, 6, workers, progress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for f := range folds {
+			if !slices.Equal(got[f].Data, want[f].Data) {
+				t.Errorf("%d workers: fold %d differs from its own PredictProb", workers, f+1)
+			}
+		}
+		if last != 1 {
+			t.Errorf("%d workers: progress ended at %g", workers, last)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := predictFolds(ctx, folds, in, mask, 6, 2, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled ensemble returned %v", err)
+	}
 }
