@@ -155,6 +155,9 @@ type builder[T any] interface {
 	// write the output over it.
 	applyOver(f nn.Func, in ...T) (T, error)
 	param(t *nn.Tensor) T
+	// convPReLU is conv followed by PReLU with slopes alpha, where the
+	// builder may fuse the two (the result is the same bit for bit).
+	convPReLU(conv nn.Conv3D, x, w, bias, alpha T) (T, error)
 	shape(x T) []int
 	// foldBN says whether eval-mode batch norm may be folded into the
 	// weights of the convolution before it (see Layer.foldBN): true for
@@ -187,11 +190,7 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 	block := func(l Layer, h T, k int) (T, error) {
 		if !train && l.BN != nil && b.foldBN() {
 			w, bias := l.foldBN(float32(cfg.BNEps))
-			h, err := b.apply(nn.Conv3D{Backend: n.Backend, K: k}, h, b.param(w), b.param(bias))
-			if err != nil {
-				return h, err
-			}
-			return b.applyOver(nn.PReLU{}, h, b.param(l.Alpha))
+			return b.convPReLU(nn.Conv3D{Backend: n.Backend, K: k}, h, b.param(w), b.param(bias), b.param(l.Alpha))
 		}
 		h, err := b.apply(nn.Conv3D{Backend: n.Backend, K: k}, h, b.param(l.W), b.param(l.B))
 		if err != nil || l.BN == nil {
@@ -276,8 +275,31 @@ func (direct) applyOver(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) {
 	return nn.CallOver(f, in...)
 }
 func (direct) param(t *nn.Tensor) *nn.Tensor { return t }
-func (direct) foldBN() bool                  { return true }
-func (direct) shape(x *nn.Tensor) []int      { return x.Shape }
+
+// convPReLU fuses the PReLU into the convolution's output stage when the
+// backend can, sparing a pass over the layer's output.
+func (d direct) convPReLU(conv nn.Conv3D, x, w, bias, alpha *nn.Tensor) (*nn.Tensor, error) {
+	fused, ok := conv.Backend.(kernels.PReLUConv)
+	if !ok {
+		h, err := d.apply(conv, x, w, bias)
+		if err != nil {
+			return h, err
+		}
+		return d.applyOver(nn.PReLU{}, h, alpha)
+	}
+	ys, err := conv.OutShape([][]int{x.Shape, w.Shape, bias.Shape})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := (nn.PReLU{}).OutShape([][]int{ys, alpha.Shape}); err != nil {
+		return nil, err
+	}
+	y := nn.New(ys...)
+	fused.Conv3DPReLU(y.Data, x.Data, x.S5(), w.Data, w.Shape[0], conv.K, bias.Data, alpha.Data)
+	return y, nil
+}
+func (direct) foldBN() bool             { return true }
+func (direct) shape(x *nn.Tensor) []int { return x.Shape }
 
 // Forward runs the network in eval mode on x [N, InChannels, S, S, S] and
 // returns the probabilities [N, 1, S-2M, S-2M, S-2M].
@@ -299,7 +321,14 @@ func (b *graphBuilder) applyOver(f nn.Func, in ...*G.Node) (*G.Node, error) {
 	return nn.Apply(f, in...)
 }
 func (b *graphBuilder) shape(x *G.Node) []int { return []int(x.Shape()) }
-func (b *graphBuilder) foldBN() bool          { return false }
+func (b *graphBuilder) convPReLU(conv nn.Conv3D, x, w, bias, alpha *G.Node) (*G.Node, error) {
+	h, err := nn.Apply(conv, x, w, bias)
+	if err != nil {
+		return h, err
+	}
+	return nn.Apply(nn.PReLU{}, h, alpha)
+}
+func (b *graphBuilder) foldBN() bool { return false }
 func (b *graphBuilder) param(t *nn.Tensor) *G.Node {
 	if p, ok := b.params[t]; ok {
 		return p

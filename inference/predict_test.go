@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"metascope/inference/kernels"
 	"metascope/volume"
 )
 
@@ -253,5 +254,32 @@ func TestPredictFoldsQueueExact(t *testing.T) {
 	cancel()
 	if _, err := predictFolds(ctx, folds, in, mask, 6, 2, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled ensemble returned %v", err)
+	}
+}
+
+// unfused hides a backend's fused PReLU, so the network runs its
+// convolutions and PReLUs as separate passes.
+type unfused struct{ kernels.Backend }
+
+// TestFusedPReLUUnchanged: fusing the PReLU into the convolutions must not
+// change one bit of the probabilities.
+func TestFusedPReLUUnchanged(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	in, mask := testCase(r, [3]int{23, 19, 16})
+	n := tinyNet4(t)
+	if _, ok := n.Backend.(kernels.PReLUConv); !ok {
+		t.Fatalf("backend %s does not fuse PReLU", n.Backend.Name())
+	}
+	fused, err := PredictProb(context.Background(), n, in, mask, 12, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Backend = unfused{n.Backend}
+	plain, err := PredictProb(context.Background(), n, in, mask, 12, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fused.Data, plain.Data) {
+		t.Error("fused and separate PReLU give different maps")
 	}
 }

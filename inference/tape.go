@@ -38,7 +38,16 @@ func (b tapeBuilder) applyOver(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) 
 	return b.apply(f, in...)
 }
 func (tapeBuilder) param(t *nn.Tensor) *nn.Tensor { return t }
-func (tapeBuilder) shape(x *nn.Tensor) []int      { return x.Shape }
+
+// convPReLU stays two entries: backward needs the convolution's output.
+func (b tapeBuilder) convPReLU(conv nn.Conv3D, x, w, bias, alpha *nn.Tensor) (*nn.Tensor, error) {
+	h, err := b.apply(conv, x, w, bias)
+	if err != nil {
+		return h, err
+	}
+	return b.apply(nn.PReLU{}, h, alpha)
+}
+func (tapeBuilder) shape(x *nn.Tensor) []int { return x.Shape }
 
 // foldBN: Backward needs the network's own parameter tensors.
 func (tapeBuilder) foldBN() bool { return false }

@@ -73,6 +73,14 @@ type Backend interface {
 	Gemm() Gemm
 }
 
+// PReLUConv is implemented by backends that can apply a PReLU (per-channel
+// slopes alpha, y = x for x > 0, alpha[c]*x otherwise) as they write a
+// convolution's outputs, saving inference a pass over every layer's
+// output. The result equals Conv3D followed by nn.PReLU bit for bit.
+type PReLUConv interface {
+	Conv3DPReLU(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias, alpha []float32)
+}
+
 // Default returns the fastest backend of this build: BLIS with cgo, pure Go
 // without, using every CPU Go may use.
 func Default() Backend { return NewCPU(defaultGemm(), runtime.GOMAXPROCS(0)) }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -197,6 +198,28 @@ func checkConv(xs Shape5, cout, k int, lens map[string][2]int) {
 
 // Conv3D implements Backend.
 func (c *CPU) Conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias []float32) {
+	c.conv3D(y, x, xs, w, cout, k, bias, nil)
+}
+
+// Conv3DPReLU implements PReLUConv.
+func (c *CPU) Conv3DPReLU(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias, alpha []float32) {
+	if len(alpha) != cout {
+		panic(fmt.Sprintf("kernels: conv3d: %d PReLU slopes, want %d", len(alpha), cout))
+	}
+	c.conv3D(y, x, xs, w, cout, k, bias, alpha)
+}
+
+// prelu is PReLU with slope s, branch-free (the sign of activations is
+// unpredictable): the sign bit picks the factor 1 or s, exactly. It is
+// nn.PReLU's own expression, so fused and separate layers agree bit for bit.
+func prelu(v, s float32) float32 {
+	neg := float32(math.Float32bits(v) >> 31)
+	return v * ((1 - neg) + neg*s)
+}
+
+// conv3D is Conv3D followed by PReLU with per-channel slopes alpha when
+// alpha is not nil, applied as the outputs are written.
+func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias, alpha []float32) {
 	ys := ConvOut(xs, cout, k)
 	cin, t := xs[1], k*k*k
 	checkConv(xs, cout, k, map[string][2]int{"x": {len(x), xs.Len()}, "y": {len(y), ys.Len()}, "w": {len(w), cout * cin * t}})
@@ -204,7 +227,7 @@ func (c *CPU) Conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 		panic(fmt.Sprintf("kernels: conv3d: bias has %d elements, want %d", len(bias), cout))
 	}
 	if k == 3 && c.winograd && cin*t >= c.packBelow {
-		c.conv3DWinograd(y, x, xs, w, cout, bias)
+		c.conv3DWinograd(y, x, xs, w, cout, bias, alpha)
 		return
 	}
 	wr := tapMajor(w, cout, cin, t)
@@ -258,12 +281,22 @@ func (c *CPU) Conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 				for o := 0; o < cout; o++ {
 					dst := yn[o*ys.Spatial()+(z*Ho+yy)*Wo+xx:][:nv]
 					src := tmp[o*cols+q-q0:][:nv]
-					if bias != nil {
+					switch {
+					case alpha != nil:
+						var b float32
+						if bias != nil {
+							b = bias[o]
+						}
+						a := alpha[o]
+						for i := range dst {
+							dst[i] = prelu(src[i]+b, a)
+						}
+					case bias != nil:
 						b := bias[o]
 						for i := range dst {
 							dst[i] = src[i] + b
 						}
-					} else {
+					default:
 						copy(dst, src)
 					}
 				}

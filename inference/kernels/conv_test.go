@@ -235,3 +235,48 @@ func TestConvChunksBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestConv3DPReLUFused: the fused activation equals Conv3D followed by
+// PReLU bit for bit, on the Winograd, packed-panel and 1x1x1 paths, with
+// and without bias.
+func TestConv3DPReLUFused(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, g := range gemms() {
+		for _, tc := range []struct {
+			xs      Shape5
+			cout, k int
+		}{
+			{Shape5{2, 6, 5, 7, 9}, 5, 3},
+			{Shape5{1, 3, 4, 5, 6}, 4, 3},
+			{Shape5{1, 7, 3, 4, 5}, 6, 1},
+			{Shape5{1, 7, 3, 4, 5}, 1, 1},
+		} {
+			x := randSlice(r, tc.xs.Len())
+			w := randSlice(r, tc.cout*tc.xs[1]*tc.k*tc.k*tc.k)
+			alpha := randSlice(r, tc.cout)
+			for _, bias := range [][]float32{randSlice(r, tc.cout), nil} {
+				be := NewCPU(g, 2)
+				ys := ConvOut(tc.xs, tc.cout, tc.k)
+				want := make([]float32, ys.Len())
+				be.Conv3D(want, x, tc.xs, w, tc.cout, tc.k, bias)
+				negatives := 0
+				for i, v := range want {
+					if math.Signbit(float64(v)) {
+						want[i] = v * alpha[(i/ys.Spatial())%tc.cout]
+						negatives++
+					}
+				}
+				if negatives == 0 || negatives == len(want) {
+					t.Fatalf("%v: %d of %d outputs negative", tc.xs, negatives, len(want))
+				}
+				got := make([]float32, len(want))
+				be.Conv3DPReLU(got, x, tc.xs, w, tc.cout, tc.k, bias, alpha)
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%s %v k=%d bias %v: output %d is %g, want %g", g.Name(), tc.xs, tc.k, bias != nil, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -74,7 +74,8 @@ func winogradWeights(w []float32, cout, cin int) [4][]float32 {
 }
 
 // conv3DWinograd is Conv3D for k = 3 by F(2,3) along the width.
-func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, cout int, bias []float32) {
+// With alpha not nil, PReLU with those per-channel slopes follows.
+func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, cout int, bias, alpha []float32) {
 	ys := ConvOut(xs, cout, 3)
 	cin := xs[1]
 	D, H, W := xs[2], xs[3], xs[4]
@@ -135,6 +136,17 @@ func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, c
 						dst := yn[o*ysp+(z*Ho+yy)*Wo:][:Wo]
 						base := o*cols + q - q0
 						m0, m1, m2, m3 := m[0][base:base+run], m[1][base:base+run], m[2][base:base+run], m[3][base:base+run]
+						if alpha != nil {
+							a := alpha[o]
+							for t := 0; t < run; t++ {
+								x0 := 2 * (p + t)
+								dst[x0] = prelu(m0[t]+m1[t]+m2[t]+b, a)
+								if x0+1 < Wo {
+									dst[x0+1] = prelu(m1[t]-m2[t]-m3[t]+b, a)
+								}
+							}
+							continue
+						}
 						for t := 0; t < run; t++ {
 							x0 := 2 * (p + t)
 							dst[x0] = m0[t] + m1[t] + m2[t] + b
