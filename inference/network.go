@@ -158,6 +158,9 @@ type builder[T any] interface {
 	// convPReLU is conv followed by PReLU with slopes alpha, where the
 	// builder may fuse the two (the result is the same bit for bit).
 	convPReLU(conv nn.Conv3D, x, w, bias, alpha T) (T, error)
+	// release says x is no longer used, so the builder may reuse its
+	// memory.
+	release(x T)
 	shape(x T) []int
 	// foldBN says whether eval-mode batch norm may be folded into the
 	// weights of the convolution before it (see Layer.foldBN): true for
@@ -216,20 +219,36 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 			}
 			hist = append(hist, h)
 			if i >= 2 {
+				b.release(hist[i-2])
 				hist[i-2] = zero // let the collector have it
 			}
+		}
+		if len(hist) >= 2 {
+			b.release(hist[len(hist)-2])
 		}
 		return h, nil
 	}
 	var err error
 	h := x
+	// then applies f to v and releases v (a tensor of the network's own,
+	// never x).
+	then := func(v T, f func(T) (T, error)) (T, error) {
+		r, err := f(v)
+		if err == nil {
+			b.release(v)
+		}
+		return r, err
+	}
 	if geo.Margin > geo.NormalMargin {
 		d := 2 * geo.NormalMargin
 		if h, err = b.apply(nn.Crop{Size: [3]int{out[0] + d, out[1] + d, out[2] + d}}, x); err != nil {
 			return zero, err
 		}
+		h, err = then(h, func(h T) (T, error) { return pathway(n.Normal, h) })
+	} else {
+		h, err = pathway(n.Normal, h)
 	}
-	if h, err = pathway(n.Normal, h); err != nil {
+	if err != nil {
 		return zero, fmt.Errorf("normal pathway: %w", err)
 	}
 	f := cfg.Factor
@@ -237,22 +256,23 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 	if err != nil {
 		return zero, err
 	}
-	if l, err = pathway(n.Low, l); err != nil {
+	if l, err = then(l, func(l T) (T, error) { return pathway(n.Low, l) }); err != nil {
 		return zero, fmt.Errorf("low pathway: %w", err)
 	}
 	if ls := b.shape(l); ls[2] != out[0]/f {
-		if l, err = b.apply(nn.Crop{Size: [3]int{out[0] / f, out[1] / f, out[2] / f}}, l); err != nil {
+		if l, err = then(l, func(l T) (T, error) { return b.apply(nn.Crop{Size: [3]int{out[0] / f, out[1] / f, out[2] / f}}, l) }); err != nil {
 			return zero, err
 		}
 	}
-	if l, err = b.apply(nn.Upsample{F: f}, l); err != nil {
+	if l, err = then(l, func(l T) (T, error) { return b.apply(nn.Upsample{F: f}, l) }); err != nil {
 		return zero, err
 	}
-	if h, err = b.apply(nn.Concat{}, h, l); err != nil {
+	if h, err = then(h, func(h T) (T, error) { return b.apply(nn.Concat{}, h, l) }); err != nil {
 		return zero, err
 	}
+	b.release(l)
 	for i, fc := range n.FC {
-		if h, err = block(fc, h, 1); err != nil {
+		if h, err = then(h, func(h T) (T, error) { return block(fc, h, 1) }); err != nil {
 			return zero, fmt.Errorf("fc %d: %w", i+1, err)
 		}
 		if train && mask != nil && cfg.Dropout > 0 {
@@ -261,14 +281,67 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 			}
 		}
 	}
-	if h, err = block(n.Out, h, 1); err != nil {
+	if h, err = then(h, func(h T) (T, error) { return block(n.Out, h, 1) }); err != nil {
 		return zero, fmt.Errorf("output layer: %w", err)
 	}
 	return b.applyOver(nn.Sigmoid{}, h)
 }
 
-// direct runs the wiring on tensors.
-type direct struct{}
+// direct runs the wiring on tensors. Its convolutions write into the
+// memory of tensors the wiring has released, when it has one large enough:
+// a fresh tensor costs zeroing and page faults (several percent of a
+// prediction), and every element of a convolution's output is written
+// anyway.
+type direct struct{ free *[][]float32 }
+
+// alloc returns a tensor of the shape, on the smallest released buffer
+// that holds it (not cleared) or else new.
+func (d direct) alloc(shape []int) *nn.Tensor {
+	n := nn.Len(shape)
+	best := -1
+	if d.free != nil {
+		for i, b := range *d.free {
+			if cap(b) >= n && (best < 0 || cap(b) < cap((*d.free)[best])) {
+				best = i
+			}
+		}
+	}
+	if best < 0 {
+		// Layers grow in channels: what was released is too small for
+		// them, and keeping it would only raise the peak memory.
+		if d.free != nil {
+			clear(*d.free)
+			*d.free = (*d.free)[:0]
+		}
+		return nn.New(shape...)
+	}
+	b := (*d.free)[best]
+	*d.free = append((*d.free)[:best], (*d.free)[best+1:]...)
+	return &nn.Tensor{Shape: append([]int(nil), shape...), Data: b[:n]}
+}
+
+// release keeps x's memory for alloc, at most maxFree buffers (the
+// largest): more would raise the peak memory for little gain.
+func (d direct) release(x *nn.Tensor) {
+	if d.free == nil || x == nil {
+		return
+	}
+	f := append(*d.free, x.Data[:cap(x.Data)])
+	if len(f) > maxFree {
+		small := 0
+		for i, b := range f {
+			if cap(b) < cap(f[small]) {
+				small = i
+			}
+		}
+		f = append(f[:small], f[small+1:]...)
+		f[len(f):][:1][0] = nil
+	}
+	*d.free = f
+}
+
+// maxFree is how many released buffers direct keeps.
+const maxFree = 2
 
 func (direct) apply(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) { return nn.Call(f, in...) }
 func (direct) applyOver(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) {
@@ -294,7 +367,7 @@ func (d direct) convPReLU(conv nn.Conv3D, x, w, bias, alpha *nn.Tensor) (*nn.Ten
 	if _, err := (nn.PReLU{}).OutShape([][]int{ys, alpha.Shape}); err != nil {
 		return nil, err
 	}
-	y := nn.New(ys...)
+	y := d.alloc(ys)
 	fused.Conv3DPReLU(y.Data, x.Data, x.S5(), w.Data, w.Shape[0], conv.K, bias.Data, alpha.Data)
 	return y, nil
 }
@@ -304,7 +377,7 @@ func (direct) shape(x *nn.Tensor) []int { return x.Shape }
 // Forward runs the network in eval mode on x [N, InChannels, S, S, S] and
 // returns the probabilities [N, 1, S-2M, S-2M, S-2M].
 func (n *Network) Forward(x *nn.Tensor) (*nn.Tensor, error) {
-	return wire[*nn.Tensor](n, direct{}, x, false, nil)
+	return wire[*nn.Tensor](n, direct{free: new([][]float32)}, x, false, nil)
 }
 
 // graphBuilder builds the wiring as a gorgonia graph; parameter nodes share
@@ -321,6 +394,7 @@ func (b *graphBuilder) applyOver(f nn.Func, in ...*G.Node) (*G.Node, error) {
 	return nn.Apply(f, in...)
 }
 func (b *graphBuilder) shape(x *G.Node) []int { return []int(x.Shape()) }
+func (b *graphBuilder) release(*G.Node)       {}
 func (b *graphBuilder) convPReLU(conv nn.Conv3D, x, w, bias, alpha *G.Node) (*G.Node, error) {
 	h, err := nn.Apply(conv, x, w, bias)
 	if err != nil {

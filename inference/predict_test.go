@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"metascope/inference/kernels"
+	"metascope/inference/nn"
 	"metascope/volume"
 )
 
@@ -281,5 +282,45 @@ func TestFusedPReLUUnchanged(t *testing.T) {
 	}
 	if !slices.Equal(fused.Data, plain.Data) {
 		t.Error("fused and separate PReLU give different maps")
+	}
+}
+
+// TestReusedBuffersUnchanged runs the network with its released-buffer
+// list primed with NaN-filled buffers: every convolution that takes one
+// must write all of it, so the output equals a fresh run bit for bit.
+func TestReusedBuffersUnchanged(t *testing.T) {
+	n := tinyNet4(t)
+	r := rand.New(rand.NewPCG(10, 10))
+	x := nn.New(1, 4, 30, 30, 30)
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	want, err := n.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var free [][]float32
+	for i := 0; i < 64; i++ {
+		b := make([]float32, 4*x.Len()>>(i%6))
+		for j := range b {
+			b[j] = float32(math.NaN())
+		}
+		free = append(free, b)
+	}
+	got, err := wire[*nn.Tensor](n, direct{free: &free}, x, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := 0
+	for _, b := range free {
+		if !math.IsNaN(float64(b[0])) {
+			used++
+		}
+	}
+	if used == 0 {
+		t.Fatal("no buffer reused")
+	}
+	if !slices.Equal(got.Data, want.Data) {
+		t.Error("output differs with reused buffers")
 	}
 }

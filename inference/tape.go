@@ -39,6 +39,9 @@ func (b tapeBuilder) applyOver(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) 
 }
 func (tapeBuilder) param(t *nn.Tensor) *nn.Tensor { return t }
 
+// release keeps everything: backward needs it.
+func (tapeBuilder) release(*nn.Tensor) {}
+
 // convPReLU stays two entries: backward needs the convolution's output.
 func (b tapeBuilder) convPReLU(conv nn.Conv3D, x, w, bias, alpha *nn.Tensor) (*nn.Tensor, error) {
 	h, err := b.apply(conv, x, w, bias)
