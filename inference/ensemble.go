@@ -3,8 +3,10 @@ package inference
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
+	"metascope/inference/kernels"
 	"metascope/job"
 	"metascope/lesion"
 	"metascope/volume"
@@ -115,6 +117,28 @@ func predictFolds(ctx context.Context, folds []*Network, inputs []*volume.Volume
 		fold  int
 		block Block
 	}
+	// Folds on alike CPU backends share the first one: a backend keeps a
+	// scratch buffer per concurrent caller (up to 160 MB each), so five
+	// folds' own backends would hold five times the scratch two workers
+	// need. Results do not change (same arithmetic).
+	shared := make([]*Network, nf)
+	var cpus []*kernels.CPU
+	for f, n := range folds {
+		shared[f] = n
+		cpu, ok := n.Backend.(*kernels.CPU)
+		if !ok {
+			continue
+		}
+		i := slices.IndexFunc(cpus, cpu.SameSettings)
+		if i < 0 {
+			cpus = append(cpus, cpu)
+			continue
+		}
+		c := *n
+		c.Backend = cpus[i]
+		shared[f] = &c
+	}
+	folds = shared
 	var items []item
 	for f, n := range folds {
 		if err := checkInputs(inputs, mask, n.Config.InChannels); err != nil {

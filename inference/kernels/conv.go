@@ -84,6 +84,14 @@ func NewCPU(g Gemm, threads int) *CPU {
 	return &CPU{gemm: g, threads: threads, chunk: 2048, packBelow: 128, winograd: true, wchunk: 2048}
 }
 
+// SameSettings reports whether c and o compute alike (same SGEMM, threads
+// and paths), so that callers may use one for the other and share its
+// scratch buffers.
+func (c *CPU) SameSettings(o *CPU) bool {
+	return c.gemm == o.gemm && c.threads == o.threads && c.chunk == o.chunk && c.packBelow == o.packBelow &&
+		c.winograd == o.winograd && c.wchunk == o.wchunk
+}
+
 // Name implements Backend.
 func (c *CPU) Name() string { return fmt.Sprintf("cpu/%s/%d threads", c.gemm.Name(), c.threads) }
 
