@@ -81,7 +81,7 @@ func NewCPU(g Gemm, threads int) *CPU {
 	if threads < 1 {
 		threads = 1
 	}
-	return &CPU{gemm: g, threads: threads, chunk: 2048, packBelow: 128, winograd: true, wchunk: 2048}
+	return &CPU{gemm: g, threads: threads, chunk: 2048, packBelow: 128, winograd: true, wchunk: 1024}
 }
 
 // SameSettings reports whether c and o compute alike (same SGEMM, threads
