@@ -109,23 +109,7 @@ func encodeLosslessJPEG(vals []uint32, rows, cols, precision, ss, restartRows in
 			case x == 0:
 				pred = at(x, y-1)
 			default:
-				ra, rb, rc := at(x-1, y), at(x, y-1), at(x-1, y-1)
-				switch ss {
-				case 1:
-					pred = ra
-				case 2:
-					pred = rb
-				case 3:
-					pred = rc
-				case 4:
-					pred = ra + rb - rc
-				case 5:
-					pred = ra + (rb-rc)>>1
-				case 6:
-					pred = rb + (ra-rc)>>1
-				default:
-					pred = (ra + rb) >> 1
-				}
+				pred = losslessPredict(ss, at(x-1, y), at(x, y-1), at(x-1, y-1))
 			}
 			// Differences are taken modulo 2^16 into -32767..32768.
 			d := (at(x, y) - pred) & 0xFFFF

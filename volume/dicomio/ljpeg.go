@@ -341,23 +341,7 @@ func (d *ljpeg) scan(seg []byte) ([]uint32, error) {
 			case x == 0:
 				pred = rec[i-w]
 			default:
-				ra, rb, rc := rec[i-1], rec[i-w], rec[i-w-1]
-				switch ss {
-				case 1:
-					pred = ra
-				case 2:
-					pred = rb
-				case 3:
-					pred = rc
-				case 4:
-					pred = ra + rb - rc
-				case 5:
-					pred = ra + (rb-rc)>>1
-				case 6:
-					pred = rb + (ra-rc)>>1
-				case 7:
-					pred = (ra + rb) >> 1
-				}
+				pred = losslessPredict(ss, rec[i-1], rec[i-w], rec[i-w-1])
 			}
 			df, err := d.diff(t)
 			if err != nil {
@@ -368,4 +352,26 @@ func (d *ljpeg) scan(seg []byte) ([]uint32, error) {
 		}
 	}
 	return out, nil
+}
+
+// losslessPredict is the prediction of a sample from its left (ra), upper
+// (rb) and upper-left (rc) neighbours for the selection value ss (1..7,
+// ITU-T T.81 Table H.1); the decoder and the test encoder share it.
+func losslessPredict(ss int, ra, rb, rc int32) int32 {
+	switch ss {
+	case 1:
+		return ra
+	case 2:
+		return rb
+	case 3:
+		return rc
+	case 4:
+		return ra + rb - rc
+	case 5:
+		return ra + (rb-rc)>>1
+	case 6:
+		return rb + (ra-rc)>>1
+	default:
+		return (ra + rb) >> 1
+	}
 }
