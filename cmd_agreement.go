@@ -27,12 +27,9 @@ func cmdAgreement(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Cases whose readers have not all submitted are left out (blinding).")
 		fs.PrintDefaults()
 	}
-	pos, err := parseMixedFlags(fs, args)
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseCommandLine(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 0 || *ws == "" {
 		fs.Usage()

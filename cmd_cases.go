@@ -31,12 +31,9 @@ func cmdCases(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "\nLists the cases of a workspace with their status, readers and consensus.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseMixedFlags(fs, args)
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseCommandLine(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 0 || *ws == "" {
 		fs.Usage()

@@ -47,12 +47,9 @@ func cmdConsensus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Blinding: nothing of another reader's labels is shown before every reader has submitted.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseMixedFlags(fs, args)
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseCommandLine(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 0 || *ws == "" || *caseName == "" || *as == "" {
 		fs.Usage()

@@ -21,12 +21,9 @@ func cmdConvert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "to NIfTI (.nii or .nii.gz) with matching sform and qform in RAS+ mm.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseMixedFlags(fs, args)
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseCommandLine(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 2 {
 		fs.Usage()

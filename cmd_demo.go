@@ -26,12 +26,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "(readers Dr A and Dr B, adjudicator Senior). Not a medical device.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseMixedFlags(fs, args)
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseCommandLine(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 0 {
 		fs.Usage()

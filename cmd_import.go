@@ -30,12 +30,9 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "once, on import. A failed import leaves nothing behind.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseMixedFlags(fs, args)
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseCommandLine(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 0 || *ws == "" || *name == "" {
 		if len(pos) != 0 {
@@ -54,7 +51,10 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 		}
 		req.Sources[s] = workspace.Source{Path: *paths[s], SeriesUID: *uids[s]}
 	}
-	var w *workspace.Workspace
+	var (
+		w   *workspace.Workspace
+		err error
+	)
 	if *create {
 		w, err = workspace.OpenOrCreate(*ws)
 	} else {

@@ -32,12 +32,9 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Research software, not a medical device.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseMixedFlags(fs, args)
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseCommandLine(fs, args)
+	if !ok {
+		return code
 	}
 	usageErr := func(msg string) int {
 		fmt.Fprintf(stderr, "metascope infer: %s\n\n", msg)
@@ -52,7 +49,10 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		return usageErr(fmt.Sprintf("--segment %d: must be a positive multiple of 6, at most 300", *segment))
 	}
 
-	var wsp *workspace.Workspace
+	var (
+		wsp *workspace.Workspace
+		err error
+	)
 	var j inference.CaseJob
 	switch {
 	case *ws != "" || *caseName != "":

@@ -103,12 +103,9 @@ func cmdInfo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "for each DICOM series its sequence class (T1, T2, T1c, FLAIR or unknown) and why.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseMixedFlags(fs, args)
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseCommandLine(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fs.Usage()
@@ -199,25 +196,4 @@ func dicomInfo(dir string) (*infoDICOM, error) {
 		out.Series = append(out.Series, is)
 	}
 	return out, nil
-}
-
-// parseMixedFlags parses flags that may come before, between or after the
-// positional arguments (the standard flag package stops at the first
-// positional one), returning the positional arguments.
-func parseMixedFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }

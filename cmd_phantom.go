@@ -42,12 +42,9 @@ func cmdPhantom(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "lesions.json and truth.json; DIR/manifest.json lists the cases, lesions and train/test split.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseMixedFlags(fs, args)
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseCommandLine(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 0 {
 		fmt.Fprintf(stderr, "metascope phantom: unexpected argument %q\n", pos[0])

@@ -40,12 +40,9 @@ func cmdPreprocess(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "flair and brain_mask .nii.gz, transforms.json and preprocess.json; prints each step's time.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseMixedFlags(fs, args)
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseCommandLine(fs, args)
+	if !ok {
+		return code
 	}
 	usageErr := func(msg string) int {
 		fmt.Fprintf(stderr, "metascope preprocess: %s\n\n", msg)
