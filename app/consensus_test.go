@@ -23,18 +23,7 @@ import (
 // in the lesion table's "of" selector, no value in the status bar.
 func TestBlindingSubmittedAloneSeesNothingOfB(t *testing.T) {
 	dir := smallDemo(t)
-	ws, err := workspace.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ws.Case("demo-01")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := nifti.ReadVolume(c.ImagePath(volume.T1c))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, ref := openDemoCase(t, dir)
 	b := volume.NewLabel(ref.Grid)
 	at := [3]int{ref.Grid.Dims[0] / 2, ref.Grid.Dims[1] / 2, ref.Grid.Dims[2] / 2}
 	for dk := -1; dk <= 1; dk++ {
@@ -97,18 +86,7 @@ type twoReaderCase struct {
 func newTwoReaderCase(t *testing.T) *twoReaderCase {
 	t.Helper()
 	dir := smallDemo(t)
-	ws, err := workspace.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ws.Case("demo-01")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := nifti.ReadVolume(c.ImagePath(volume.T1c))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, ref := openDemoCase(t, dir)
 	g := ref.Grid
 	po := phantom.DefaultOptions(phantom.Small)
 	po.Seed, po.MinLesions, po.MaxLesions = 7, 3, 3

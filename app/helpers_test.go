@@ -15,6 +15,7 @@ import (
 
 	"metascope/phantom"
 	"metascope/volume"
+	"metascope/volume/nifti"
 	"metascope/workspace"
 )
 
@@ -137,4 +138,23 @@ func copyTree(src, dst string) error {
 		}
 		return os.WriteFile(out, b, 0o644)
 	})
+}
+
+// openDemoCase opens case demo-01 of the workspace in dir and reads its T1c,
+// the reference grid that labels and candidates are drawn on.
+func openDemoCase(t *testing.T, dir string) (*workspace.Workspace, *workspace.Case, *volume.Volume) {
+	t.Helper()
+	ws, err := workspace.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ws.Case("demo-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := nifti.ReadVolume(c.ImagePath(volume.T1c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws, c, ref
 }

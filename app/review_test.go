@@ -12,8 +12,6 @@ import (
 	"metascope/inference"
 	"metascope/lesion"
 	"metascope/volume"
-	"metascope/volume/nifti"
-	"metascope/workspace"
 )
 
 // writeCandidates puts three AI candidates into demo-01 the way 'metascope
@@ -21,18 +19,7 @@ import (
 // map and the list, with fold agreement from three fold maps.
 func writeCandidates(t *testing.T, dir string) (*volume.Label, []inference.Candidate) {
 	t.Helper()
-	ws, err := workspace.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ws.Case("demo-01")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := nifti.ReadVolume(c.ImagePath(volume.T1c))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, ref := openDemoCase(t, dir)
 	g := ref.Grid
 	cand, prob := volume.NewLabel(g), volume.New(g)
 	weak := volume.NewLabel(g) // a fold that found only the first candidate

@@ -466,18 +466,7 @@ func TestShortcutTable(t *testing.T) {
 
 func TestAICandidatesAreLayersAndCanBeAccepted(t *testing.T) {
 	dir := smallDemo(t)
-	ws, err := workspace.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ws.Case("demo-01")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := nifti.ReadVolume(c.ImagePath(volume.T1c))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, ref := openDemoCase(t, dir)
 	// Two candidate blobs and a probability map on the T1c grid.
 	cand := volume.NewLabel(ref.Grid)
 	prob := volume.New(ref.Grid)
@@ -535,20 +524,9 @@ func TestAICandidatesAreLayersAndCanBeAccepted(t *testing.T) {
 
 func TestBlindingAndConsensusLayers(t *testing.T) {
 	dir := smallDemo(t)
-	ws, err := workspace.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws, c, ref := openDemoCase(t, dir)
 	if !ws.Settings().Blinding {
 		t.Fatal("blinding is expected on by default")
-	}
-	c, err := ws.Case("demo-01")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := nifti.ReadVolume(c.ImagePath(volume.T1c))
-	if err != nil {
-		t.Fatal(err)
 	}
 	b := volume.NewLabel(ref.Grid)
 	b.Set(30, 30, 30, 1)
