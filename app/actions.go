@@ -54,7 +54,12 @@ func findCandidates(ctx context.Context, ws *workspace.Workspace, c *workspace.C
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return inference.RunCase(ctx, inference.WorkspaceJob(c, reader, model, modelName), p.Sub(0.01, 1))
+	return runModel(ctx, c, reader, model, modelName, p.Sub(0.01, 1))
+}
+
+// runModel runs a loaded model over a case and writes its candidates.
+func runModel(ctx context.Context, c *workspace.Case, reader string, model *inference.Ensemble, modelName string, p job.Progress) (*inference.CaseRun, error) {
+	return inference.RunCase(ctx, inference.WorkspaceJob(c, reader, model, modelName), p)
 }
 
 // AlignSequences preprocesses the open case (registration of T1, T2 and

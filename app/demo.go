@@ -156,11 +156,13 @@ func MakeDemoCases(ctx context.Context, ws *workspace.Workspace, o DemoOptions, 
 	return nil
 }
 
-// demoCandidates runs the default model over the demo cases listed. A
-// workspace without a model (a build without the embedded demo model) is
-// not an error for the demo: the cases stay, without candidates.
+// demoCandidates loads the default model once and runs it over the demo
+// cases listed. A workspace without a model (a build without the embedded
+// demo model) is not an error for the demo: the cases stay, without
+// candidates.
 func demoCandidates(ctx context.Context, ws *workspace.Workspace, cases []int, progress job.Progress, done func(name string)) error {
-	if _, _, err := inference.DefaultModel(ws); err != nil {
+	model, modelName, err := inference.DefaultModel(ws)
+	if err != nil {
 		progress("no model for AI candidates: "+err.Error(), 1)
 		return nil
 	}
@@ -170,11 +172,11 @@ func demoCandidates(ctx context.Context, ws *workspace.Workspace, cases []int, p
 		if err != nil {
 			return fmt.Errorf("demo case %s: %w", name, err)
 		}
-		p := job.Progress(progress).Sub(float64(n)/float64(len(cases)), float64(n+1)/float64(len(cases)))
+		p := progress.Sub(float64(n)/float64(len(cases)), float64(n+1)/float64(len(cases)))
 		step := func(stage string, f float64) {
 			p(fmt.Sprintf("AI candidates %s (%d of %d): %s", name, n+1, len(cases), stage), f)
 		}
-		if _, err := findCandidates(ctx, ws, c, "metascope demo", step); err != nil {
+		if _, err := runModel(ctx, c, "metascope demo", model, modelName, step); err != nil {
 			return fmt.Errorf("demo case %s: AI candidates: %w", name, err)
 		}
 		if done != nil {
