@@ -88,7 +88,7 @@ func TestEvalFolders(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	os.Mkdir(out, 0o755)
 	var stdout, stderr bytes.Buffer
-	code := runEval([]string{
+	code := cmdEval([]string{
 		"--truth", filepath.Join(root, "truth"),
 		"--pred", filepath.Join(root, "fused"), "--pred", "Fold 1=" + filepath.Join(root, "fold1"),
 		"--prob", "ensemble=" + filepath.Join(root, "prob"), "--thresholds", "4",
@@ -172,7 +172,7 @@ func TestEvalErrors(t *testing.T) {
 		{"empty truth", []string{"--truth", t.TempDir(), "--pred", root}, exitError, "no cases"},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := runEval(tc.args, &stdout, &stderr)
+		code := cmdEval(tc.args, &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", tc.name, code, stderr.String(), tc.code, tc.want)
 		}
@@ -185,7 +185,7 @@ func TestEvalErrors(t *testing.T) {
 		nifti.WriteLabel(filepath.Join(other, c+".nii.gz"), volume.NewLabel(g))
 	}
 	var stdout, stderr bytes.Buffer
-	if code := runEval([]string{"--truth", truth, "--pred", other}, &stdout, &stderr); code != exitError ||
+	if code := cmdEval([]string{"--truth", truth, "--pred", other}, &stdout, &stderr); code != exitError ||
 		!strings.Contains(stderr.String(), filepath.Join(other, "a.nii.gz")) || !strings.Contains(stderr.String(), "different grids") {
 		t.Errorf("grid mismatch: exit %d, %q", code, stderr.String())
 	}
@@ -195,7 +195,7 @@ func TestEvalErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(bad, "a.nii.gz"), []byte("not a nifti file"), 0o644)
 	os.WriteFile(filepath.Join(bad, "b.nii.gz"), []byte("not a nifti file"), 0o644)
 	stderr.Reset()
-	if code := runEval([]string{"--truth", truth, "--pred", bad}, &stdout, &stderr); code != exitError ||
+	if code := cmdEval([]string{"--truth", truth, "--pred", bad}, &stdout, &stderr); code != exitError ||
 		!strings.Contains(stderr.String(), filepath.Join(bad, "a.nii.gz")) {
 		t.Errorf("corrupt file: exit %d, %q", code, stderr.String())
 	}
@@ -242,7 +242,7 @@ func TestEvalWorkspace(t *testing.T) {
 		copyFile(filepath.Join(root, "prob", name+".nii.gz"), filepath.Join(c.CandidatesDir(), "ensemble-prob.nii.gz"))
 	}
 	var stdout, stderr bytes.Buffer
-	if code := runEval([]string{"--truth", ws.Dir(), "--study=false"}, &stdout, &stderr); code != exitOK {
+	if code := cmdEval([]string{"--truth", ws.Dir(), "--study=false"}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	for _, row := range []string{

@@ -35,7 +35,7 @@ func commands() []command {
 		{"convert", "convert a DICOM series or NIfTI file to NIfTI", cmdConvert},
 		{"demo", "open the workstation on a demo workspace of phantom cases (made on first run)", cmdDemo},
 		{"demomodel", "generate a phantom cohort, train the demo fold ensemble on it and score it (synthetic data)", cmdDemoModel},
-		{"eval", "score predicted lesions against ground truth: the study's table, FROC", runEval},
+		{"eval", "score predicted lesions against ground truth: the study's table, FROC", cmdEval},
 		{"export", "export ready cases as an nnU-Net / Decathlon training dataset", cmdExport},
 		{"gui", "open the workstation on a workspace (the last one by default)", cmdGUI},
 		{"import", "add a case (four sequences) to a workspace", cmdImport},
