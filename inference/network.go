@@ -291,8 +291,98 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 // memory of tensors the wiring has released, when it has one large enough:
 // a fresh tensor costs zeroing and page faults (several percent of a
 // prediction), and every element of a convolution's output is written
-// anyway.
-type direct struct{ free *[][]float32 }
+// anyway. With rows set, the full-resolution convolutions compute only the
+// rows that the wanted output rows depend on (see ForwardRows).
+type direct struct {
+	free *[][]float32
+	rows *rowWant
+}
+
+// rowWant is what ForwardRows asks for: the rows of the output block
+// (out = its spatial size, z, y, x) the caller reads, want[z*out[1]+y].
+// Every full-resolution tensor of the wiring is centred on the output block
+// with the same margin on all sides (valid convolutions, centred crops and
+// residual sums keep that), so the rows a tensor of margin m must have are
+// those within m of a wanted row: the wanted set dilated by m. The
+// low-resolution pathway (low marks its tensors, from the AvgPool to the
+// Upsample) is cheap and computed whole.
+type rowWant struct {
+	out    [3]int
+	want   []bool
+	low    map[*nn.Tensor]bool
+	margin map[int][]bool
+}
+
+// track records whether out, made by f from in, belongs to the
+// low-resolution pathway.
+func (d direct) track(f nn.Func, in []*nn.Tensor, out *nn.Tensor) {
+	if d.rows == nil || out == nil {
+		return
+	}
+	switch f.(type) {
+	case nn.AvgPool:
+		d.rows.low[out] = true
+	case nn.Upsample:
+	default:
+		if d.rows.low[in[0]] {
+			d.rows.low[out] = true
+		}
+	}
+}
+
+// wantFor returns the rows a full-resolution convolution output of shape
+// ys must have, or nil for all of them (no row set, or a tensor that is not
+// centred on the output block).
+func (d direct) wantFor(x *nn.Tensor, ys []int) []bool {
+	r := d.rows
+	if r == nil || r.low[x] {
+		return nil
+	}
+	m := (ys[2] - r.out[0]) / 2
+	for a := 0; a < 3; a++ {
+		if ys[2+a] != r.out[a]+2*m || m < 0 {
+			return nil
+		}
+	}
+	if w, ok := r.margin[m]; ok {
+		return w
+	}
+	w := dilateRows(r.want, r.out[0], r.out[1], m)
+	r.margin[m] = w
+	return w
+}
+
+// dilateRows returns, for a Z x Y row set (want[z*Y+y]), the set of rows of
+// the block grown by m on every side that lie within m rows (along z and
+// y) of a wanted one: (Z+2m) x (Y+2m).
+func dilateRows(want []bool, Z, Y, m int) []bool {
+	Zm, Ym := Z+2*m, Y+2*m
+	// Along y first, then along z: row (z, y) of the grown block is the
+	// block's (z-m, y-m), its neighbours within m are [y-2m, y] there.
+	alongY := make([]bool, Z*Ym)
+	for z := 0; z < Z; z++ {
+		for y := 0; y < Ym; y++ {
+			for yy := max(0, y-2*m); yy <= min(Y-1, y); yy++ {
+				if want[z*Y+yy] {
+					alongY[z*Ym+y] = true
+					break
+				}
+			}
+		}
+	}
+	out := make([]bool, Zm*Ym)
+	for z := 0; z < Zm; z++ {
+		for y := 0; y < Ym; y++ {
+			for zz := max(0, z-2*m); zz <= min(Z-1, z); zz++ {
+				if alongY[zz*Ym+y] {
+					out[z*Ym+y] = true
+					break
+				}
+			}
+		}
+	}
+	return out
+}
 
 // alloc returns a tensor of the shape, on the smallest released buffer
 // that holds it (not cleared) or else new.
@@ -343,9 +433,15 @@ func (d direct) release(x *nn.Tensor) {
 // maxFree is how many released buffers direct keeps.
 const maxFree = 2
 
-func (direct) apply(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) { return nn.Call(f, in...) }
-func (direct) applyOver(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) {
-	return nn.CallOver(f, in...)
+func (d direct) apply(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) {
+	out, err := nn.Call(f, in...)
+	d.track(f, in, out)
+	return out, err
+}
+func (d direct) applyOver(f nn.Func, in ...*nn.Tensor) (*nn.Tensor, error) {
+	out, err := nn.CallOver(f, in...)
+	d.track(f, in, out)
+	return out, err
 }
 func (direct) param(t *nn.Tensor) *nn.Tensor { return t }
 
@@ -368,7 +464,12 @@ func (d direct) convPReLU(conv nn.Conv3D, x, w, bias, alpha *nn.Tensor) (*nn.Ten
 		return nil, err
 	}
 	y := d.alloc(ys)
-	fused.Conv3DPReLU(y.Data, x.Data, x.S5(), w.Data, w.Shape[0], conv.K, bias.Data, alpha.Data)
+	if rc, ok := conv.Backend.(kernels.RowConv); ok {
+		rc.Conv3DRows(y.Data, x.Data, x.S5(), w.Data, w.Shape[0], conv.K, bias.Data, alpha.Data, d.wantFor(x, ys))
+	} else {
+		fused.Conv3DPReLU(y.Data, x.Data, x.S5(), w.Data, w.Shape[0], conv.K, bias.Data, alpha.Data)
+	}
+	d.track(conv, []*nn.Tensor{x}, y)
 	return y, nil
 }
 func (direct) foldBN() bool             { return true }
@@ -378,6 +479,35 @@ func (direct) shape(x *nn.Tensor) []int { return x.Shape }
 // returns the probabilities [N, 1, S-2M, S-2M, S-2M].
 func (n *Network) Forward(x *nn.Tensor) (*nn.Tensor, error) {
 	return wire[*nn.Tensor](n, direct{free: new([][]float32)}, x, false, nil)
+}
+
+// ForwardRows is Forward for a caller that reads only some rows of the
+// output: want[z*Y+y] for the output's Z x Y rows (z, y) (want nil: all).
+// The wanted rows equal Forward's bit for bit; the others hold unspecified
+// values. The full-resolution convolutions skip every row no wanted row
+// depends on, when the backend can (kernels.RowConv): on a brain, whose
+// outline leaves a tile's corners empty, that is a sixth of the work.
+func (n *Network) ForwardRows(x *nn.Tensor, want []bool) (*nn.Tensor, error) {
+	if want == nil {
+		return n.Forward(x)
+	}
+	geo := n.Geometry()
+	if len(x.Shape) != 5 {
+		return nil, fmt.Errorf("network input shape %v: want [N, %d, S, S, S]", x.Shape, n.Config.InChannels)
+	}
+	var out [3]int
+	for a := 0; a < 3; a++ {
+		o, err := geo.OutputSize(x.Shape[2+a])
+		if err != nil {
+			return nil, fmt.Errorf("network input shape %v: %w", x.Shape, err)
+		}
+		out[a] = o
+	}
+	if len(want) != out[0]*out[1] {
+		return nil, fmt.Errorf("%d wanted rows for an output of %d x %d rows", len(want), out[0], out[1])
+	}
+	rows := &rowWant{out: out, want: want, low: map[*nn.Tensor]bool{}, margin: map[int][]bool{}}
+	return wire[*nn.Tensor](n, direct{free: new([][]float32), rows: rows}, x, false, nil)
 }
 
 // graphBuilder builds the wiring as a gorgonia graph; parameter nodes share

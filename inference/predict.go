@@ -3,6 +3,7 @@ package inference
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"metascope/inference/nn"
 	"metascope/job"
@@ -101,11 +102,20 @@ func predictBlock(n *Network, inputs []*volume.Volume, mask *volume.Label, t Blo
 		extract(x.Data[c*x.Len()/len(inputs):(c+1)*x.Len()/len(inputs)], v, [3]int{org[0] - M, org[1] - M, org[2] - M},
 			[3]int{t.Size[0] + 2*M, t.Size[1] + 2*M, t.Size[2] + 2*M})
 	}
-	y, err := n.Forward(x)
+	// Only rows with brain voxels are read below: the network may skip
+	// the rest of the block (its corners are mostly air).
+	sx, sy := t.Size[0], t.Size[1]
+	want := make([]bool, t.Size[2]*sy)
+	for k := org[2]; k < end[2]; k++ {
+		for j := org[1]; j < end[1]; j++ {
+			row := mask.Data[mask.Index(org[0], j, k):][:end[0]-org[0]]
+			want[(k-org[2])*sy+j-org[1]] = slices.ContainsFunc(row, func(v uint8) bool { return v != 0 })
+		}
+	}
+	y, err := n.ForwardRows(x, want)
 	if err != nil {
 		return fmt.Errorf("block at %v: %w", org, err)
 	}
-	sx, sy := t.Size[0], t.Size[1]
 	for k := org[2]; k < end[2]; k++ {
 		for j := org[1]; j < end[1]; j++ {
 			for i := org[0]; i < end[0]; i++ {

@@ -324,3 +324,65 @@ func TestReusedBuffersUnchanged(t *testing.T) {
 		t.Error("output differs with reused buffers")
 	}
 }
+
+// TestForwardRowsMatchesForward: the rows ForwardRows is asked for equal
+// Forward's bit for bit, with a backend that skips the other rows and with
+// one that cannot, for scattered and blocky row sets; and the skipping is
+// real: some unwanted rows come out different.
+func TestForwardRowsMatchesForward(t *testing.T) {
+	n := tinyNet4(t)
+	r := rand.New(rand.NewPCG(12, 12))
+	geo := n.Geometry()
+	size, err := geo.InputSize(18)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := nn.New(2, 4, size, size+6, size+12)
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	full, err := n.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Z, Y, X := full.Shape[2], full.Shape[3], full.Shape[4]
+	scattered := make([]bool, Z*Y)
+	for i := range scattered {
+		scattered[i] = r.IntN(5) == 0
+	}
+	corner := make([]bool, Z*Y) // a ball's worth of rows: the corners empty
+	for z := 0; z < Z; z++ {
+		for y := 0; y < Y; y++ {
+			dz, dy := float64(z)-float64(Z)/2, float64(y)-float64(Y)/2
+			corner[z*Y+y] = dz*dz+dy*dy < float64(Z*Z)/9
+		}
+	}
+	one := make([]bool, Z*Y)
+	one[len(one)/2] = true
+	for _, be := range []kernels.Backend{n.Backend, unfused{n.Backend}} {
+		m := *n
+		m.Backend = be
+		skipped := false
+		for wi, want := range [][]bool{scattered, corner, one} {
+			got, err := m.ForwardRows(x, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range got.Data {
+				row := (i / X) % (Z * Y)
+				if want[row] && v != full.Data[i] {
+					t.Fatalf("%s row set %d: wanted output %d is %g, Forward gives %g", be.Name(), wi, i, v, full.Data[i])
+				}
+				if !want[row] && v != full.Data[i] {
+					skipped = true
+				}
+			}
+		}
+		if _, ok := be.(kernels.RowConv); ok && !skipped {
+			t.Errorf("%s: every unwanted row equals Forward's: nothing was skipped", be.Name())
+		}
+	}
+	if _, err := n.ForwardRows(x, make([]bool, Z*Y-1)); err == nil {
+		t.Error("a row set of the wrong length was accepted")
+	}
+}

@@ -81,6 +81,19 @@ type PReLUConv interface {
 	Conv3DPReLU(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias, alpha []float32)
 }
 
+// RowConv is implemented by backends that can compute a convolution (with
+// an optional fused PReLU, alpha nil for none) on some output rows only.
+// Inference needs the network's output inside the brain alone, and a
+// tile's corners are mostly air: on a full brain about a sixth of the
+// rows of every layer are never read by anything the user sees.
+//
+// want[z*Ho+y] says whether output row (z, y) of every sample and channel
+// is wanted (Ho = the output's height; nil wants all). Wanted rows equal
+// Conv3DPReLU's bit for bit; the others are set to 0.
+type RowConv interface {
+	Conv3DRows(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias, alpha []float32, want []bool)
+}
+
 // Default returns the fastest backend of this build: BLIS with cgo, pure Go
 // without, using every CPU Go may use.
 func Default() Backend { return NewCPU(defaultGemm(), runtime.GOMAXPROCS(0)) }

@@ -28,6 +28,9 @@ type CPU struct {
 	gemm    Gemm
 	threads int
 	chunk   int
+	// pointChunk is the chunk of 1x1x1 layers (the FC layers): their
+	// 150-channel output chunks must stay in L2 cache.
+	pointChunk int
 	// packBelow: layers with cin*k^3 below it use the packed panel.
 	packBelow int
 	// winograd: 3x3x3 layers use F(2,3) along the width (winograd.go),
@@ -81,14 +84,14 @@ func NewCPU(g Gemm, threads int) *CPU {
 	if threads < 1 {
 		threads = 1
 	}
-	return &CPU{gemm: g, threads: threads, chunk: 2048, packBelow: 128, winograd: true, wchunk: 1024}
+	return &CPU{gemm: g, threads: threads, chunk: 2048, pointChunk: 512, packBelow: 128, winograd: true, wchunk: 1024}
 }
 
 // SameSettings reports whether c and o compute alike (same SGEMM, threads
 // and paths), so that callers may use one for the other and share its
 // scratch buffers.
 func (c *CPU) SameSettings(o *CPU) bool {
-	return c.gemm == o.gemm && c.threads == o.threads && c.chunk == o.chunk && c.packBelow == o.packBelow &&
+	return c.gemm == o.gemm && c.threads == o.threads && c.chunk == o.chunk && c.pointChunk == o.pointChunk && c.packBelow == o.packBelow &&
 		c.winograd == o.winograd && c.wchunk == o.wchunk
 }
 
@@ -206,7 +209,7 @@ func checkConv(xs Shape5, cout, k int, lens map[string][2]int) {
 
 // Conv3D implements Backend.
 func (c *CPU) Conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias []float32) {
-	c.conv3D(y, x, xs, w, cout, k, bias, nil)
+	c.conv3D(y, x, xs, w, cout, k, bias, nil, nil)
 }
 
 // Conv3DPReLU implements PReLUConv.
@@ -214,20 +217,107 @@ func (c *CPU) Conv3DPReLU(y []float32, x []float32, xs Shape5, w []float32, cout
 	if len(alpha) != cout {
 		panic(fmt.Sprintf("kernels: conv3d: %d PReLU slopes, want %d", len(alpha), cout))
 	}
-	c.conv3D(y, x, xs, w, cout, k, bias, alpha)
+	c.conv3D(y, x, xs, w, cout, k, bias, alpha, nil)
 }
 
-// prelu is PReLU with slope s, branch-free (the sign of activations is
-// unpredictable): the sign bit picks the factor 1 or s, exactly. It is
-// nn.PReLU's own expression, so fused and separate layers agree bit for bit.
-func prelu(v, s float32) float32 {
-	neg := float32(math.Float32bits(v) >> 31)
-	return v * ((1 - neg) + neg*s)
+// Conv3DRows implements RowConv.
+func (c *CPU) Conv3DRows(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias, alpha []float32, want []bool) {
+	if alpha != nil && len(alpha) != cout {
+		panic(fmt.Sprintf("kernels: conv3d: %d PReLU slopes, want %d", len(alpha), cout))
+	}
+	if ys := ConvOut(xs, cout, k); want != nil && len(want) != ys[2]*ys[3] {
+		panic(fmt.Sprintf("kernels: conv3d: %d wanted rows for an output of %d x %d rows", len(want), ys[2], ys[3]))
+	}
+	c.conv3D(y, x, xs, w, cout, k, bias, alpha, want)
+}
+
+// rowSpans lists the column ranges [q0, q1) a convolution computes for the
+// wanted output rows. Columns number the input's rows r = z*H + y (H the
+// input's height; output rows have y < Ho) at perRow columns each, of
+// which the last row of a range needs only lastLen; R rows in all. Rows
+// with y >= Ho are no output row: a range may run through them (their
+// columns are computed and dropped, as without want) but never starts or
+// ends on them. want nil gives the one range of all columns.
+func rowSpans(want []bool, R, H, Ho, perRow, lastLen int) [][2]int {
+	if want == nil {
+		return [][2]int{{0, (R-1)*perRow + lastLen}}
+	}
+	var spans [][2]int
+	open, last := -1, -1 // first and last wanted row of the open range
+	for r := 0; r < R; r++ {
+		z, yy := r/H, r%H
+		if yy >= Ho {
+			continue
+		}
+		if !want[z*Ho+yy] {
+			if open >= 0 {
+				spans = append(spans, [2]int{open * perRow, last*perRow + lastLen})
+				open = -1
+			}
+			continue
+		}
+		if open < 0 {
+			open = r
+		}
+		last = r
+	}
+	if open >= 0 {
+		spans = append(spans, [2]int{open * perRow, last*perRow + lastLen})
+	}
+	return spans
+}
+
+// chunkSpans cuts spans into pieces of at most chunk columns.
+func chunkSpans(spans [][2]int, chunk int) [][2]int {
+	var out [][2]int
+	for _, s := range spans {
+		for q := s[0]; q < s[1]; q += chunk {
+			out = append(out, [2]int{q, min(q+chunk, s[1])})
+		}
+	}
+	return out
+}
+
+// clearUnwanted zeroes the output rows want does not ask for.
+func clearUnwanted(y []float32, ys Shape5, want []bool) {
+	if want == nil {
+		return
+	}
+	Ho, Wo := ys[3], ys[4]
+	for nc := 0; nc < ys[0]*ys[1]; nc++ {
+		base := nc * ys.Spatial()
+		for r, ok := range want {
+			if !ok {
+				clear(y[base+r/Ho*Ho*Wo+r%Ho*Wo:][:Wo])
+			}
+		}
+	}
+}
+
+// preluFactors returns the factors PReLU with slope s multiplies by, f[0]
+// for a clear sign bit and f[1] for a set one: v * f[sign bit of v] is
+// branch-free (the sign of activations is unpredictable) and about twice as
+// fast as computing the factor from the bit. The factors are nn.PReLU's own
+// expression, (1-neg) + neg*s for neg = 0 and 1, computed the same way, so
+// fused and separate layers agree bit for bit whatever s is.
+func preluFactors(s float32) [2]float32 {
+	var zero, one float32 = 0, 1
+	return [2]float32{(1 - zero) + zero*s, (1 - one) + one*s}
+}
+
+// preluBias sets dst[i] = PReLU(src[i] + b) with factors f (preluFactors).
+func preluBias(dst, src []float32, b float32, f [2]float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		v += b
+		dst[i] = v * f[math.Float32bits(v)>>31]
+	}
 }
 
 // conv3D is Conv3D followed by PReLU with per-channel slopes alpha when
-// alpha is not nil, applied as the outputs are written.
-func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias, alpha []float32) {
+// alpha is not nil, applied as the outputs are written, on the output rows
+// want asks for (nil: all; see RowConv).
+func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k int, bias, alpha []float32, want []bool) {
 	ys := ConvOut(xs, cout, k)
 	cin, t := xs[1], k*k*k
 	checkConv(xs, cout, k, map[string][2]int{"x": {len(x), xs.Len()}, "y": {len(y), ys.Len()}, "w": {len(w), cout * cin * t}})
@@ -235,31 +325,38 @@ func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 		panic(fmt.Sprintf("kernels: conv3d: bias has %d elements, want %d", len(bias), cout))
 	}
 	if k == 3 && c.winograd && cin*t >= c.packBelow {
-		c.conv3DWinograd(y, x, xs, w, cout, bias, alpha)
+		c.conv3DWinograd(y, x, xs, w, cout, bias, alpha, want)
 		return
 	}
+	clearUnwanted(y, ys, want)
 	wr := tapMajor(w, cout, cin, t)
 	off := taps(xs, k)
 	S, H, W := xs.Spatial(), xs[3], xs[4]
 	Do, Ho, Wo := ys[2], ys[3], ys[4]
-	Q := (Do-1)*H*W + (Ho-1)*W + Wo
-	nChunks := (Q + c.chunk - 1) / c.chunk
+	// Input row r = z*H + y starts at column r*W; rows are W columns apart.
+	// 1x1x1 layers are packed too although their window is contiguous:
+	// a compact panel spares BLIS's own packing the input's long row
+	// stride (FC layers 79 against 67 GFLOP/cpu-s, with the smaller chunk).
+	chunk, packed := c.chunk, cin*t < c.packBelow
+	if k == 1 {
+		chunk, packed = c.pointChunk, true
+	}
+	chunks := chunkSpans(rowSpans(want, (Do-1)*H+Ho, H, Ho, W, Wo), chunk)
+	nChunks := len(chunks)
 	bufs := make([][]float32, c.threads)
-	packed := cin*t < c.packBelow
 	panels := make([][]float32, c.threads)
 	parallelFor(xs[0]*nChunks, c.threads, func(wk, job int) {
 		n, ch := job/nChunks, job%nChunks
-		q0 := ch * c.chunk
-		q1 := min(q0+c.chunk, Q)
+		q0, q1 := chunks[ch][0], chunks[ch][1]
 		cols := q1 - q0
 		if bufs[wk] == nil {
-			bufs[wk] = make([]float32, cout*c.chunk)
+			bufs[wk] = make([]float32, cout*chunk)
 		}
 		tmp := bufs[wk][:cout*cols]
 		xn := x[n*cin*S : (n+1)*cin*S]
 		if packed {
 			if panels[wk] == nil {
-				panels[wk] = make([]float32, cin*t*c.chunk)
+				panels[wk] = make([]float32, cin*t*chunk)
 			}
 			p := panels[wk][:cin*t*cols]
 			for ci := 0; ci < cin; ci++ {
@@ -295,10 +392,7 @@ func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 						if bias != nil {
 							b = bias[o]
 						}
-						a := alpha[o]
-						for i := range dst {
-							dst[i] = prelu(src[i]+b, a)
-						}
+						preluBias(dst, src, b, preluFactors(alpha[o]))
 					case bias != nil:
 						b := bias[o]
 						for i := range dst {

@@ -54,7 +54,7 @@ func backends() []Backend {
 	}
 	// A tiny chunk makes chunk borders fall inside rows and planes.
 	small := NewCPU(defaultGemm(), 2)
-	small.chunk = 7
+	small.chunk, small.pointChunk = 7, 7
 	// Every layer packed, and none.
 	packAll, packNone := NewCPU(defaultGemm(), 2), NewCPU(defaultGemm(), 2)
 	packAll.packBelow, packNone.packBelow = 1<<30, 0
@@ -224,7 +224,7 @@ func TestConvChunksBitIdentical(t *testing.T) {
 		NewCPU(defaultGemm(), 1).Conv3D(want, x, tc.xs, w, tc.cout, tc.k, bias)
 		for _, chunk := range []int{1, 2, 3, 5, 7, 11, 13, 29} {
 			be := NewCPU(defaultGemm(), 2)
-			be.chunk, be.wchunk = chunk, chunk
+			be.chunk, be.wchunk, be.pointChunk = chunk, chunk, chunk
 			got := make([]float32, len(want))
 			be.Conv3D(got, x, tc.xs, w, tc.cout, tc.k, bias)
 			for i := range got {
@@ -274,6 +274,70 @@ func TestConv3DPReLUFused(t *testing.T) {
 				for i := range got {
 					if got[i] != want[i] {
 						t.Fatalf("%s %v k=%d bias %v: output %d is %g, want %g", g.Name(), tc.xs, tc.k, bias != nil, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConv3DRowsMatchesFull: computing only some output rows gives those
+// rows bit for bit as the full convolution does and zero elsewhere, on every
+// path (Winograd, packed panel, direct, 1x1x1, tiny chunks), with and
+// without the fused PReLU, for no rows, all rows, and scattered rows.
+func TestConv3DRowsMatchesFull(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	for _, tc := range []struct {
+		xs      Shape5
+		cout, k int
+	}{
+		{Shape5{2, 6, 7, 8, 9}, 5, 3},
+		{Shape5{1, 3, 6, 7, 6}, 4, 3},
+		{Shape5{2, 7, 3, 4, 5}, 6, 1},
+	} {
+		x := randSlice(r, tc.xs.Len())
+		w := randSlice(r, tc.cout*tc.xs[1]*tc.k*tc.k*tc.k)
+		bias, alpha := randSlice(r, tc.cout), randSlice(r, tc.cout)
+		ys := ConvOut(tc.xs, tc.cout, tc.k)
+		rows := ys[2] * ys[3]
+		wants := [][]bool{make([]bool, rows), nil}
+		all := make([]bool, rows)
+		for i := range all {
+			all[i] = true
+		}
+		wants = append(wants, all)
+		for range 3 {
+			sc := make([]bool, rows)
+			for i := range sc {
+				sc[i] = r.IntN(3) == 0
+			}
+			wants = append(wants, sc)
+		}
+		for _, be := range backends() {
+			cpu := be.(*CPU)
+			for _, a := range [][]float32{alpha, nil} {
+				full := make([]float32, ys.Len())
+				if a != nil {
+					cpu.Conv3DPReLU(full, x, tc.xs, w, tc.cout, tc.k, bias, a)
+				} else {
+					cpu.Conv3D(full, x, tc.xs, w, tc.cout, tc.k, bias)
+				}
+				for wi, want := range wants {
+					got := make([]float32, ys.Len())
+					for i := range got {
+						got[i] = float32(math.NaN()) // a reused buffer
+					}
+					cpu.Conv3DRows(got, x, tc.xs, w, tc.cout, tc.k, bias, a, want)
+					for i, v := range got {
+						row := (i / ys[4]) % rows
+						exp := full[i]
+						if want != nil && !want[row] {
+							exp = 0
+						}
+						if v != exp {
+							t.Fatalf("%s %v k=%d prelu %v want #%d: output %d (row %d) is %g, want %g",
+								be.Name(), tc.xs, tc.k, a != nil, wi, i, row, v, exp)
+						}
 					}
 				}
 			}

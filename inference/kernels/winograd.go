@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // Winograd F(2,3) along the width axis for 3x3x3 convolutions (forward).
 //
 // For each of the 9 (depth, height) taps the layer is a 1D convolution of
@@ -21,12 +23,21 @@ package kernels
 
 // winogradInput fills u[i][ci][row][p] (i = 0..3) from one sample's input
 // x[ci][row][0..W), rows = D*H, wp pairs per row; reads past the row are 0.
-func winogradInput(u [4][]float32, x []float32, cin, rows, W, wp int, threads int) {
+// Rows that need[row] (when need is not nil) says no output reads are set
+// to 0 instead.
+func winogradInput(u [4][]float32, x []float32, cin, rows, W, wp int, need []bool, threads int) {
 	parallelFor(cin, threads, func(_, ci int) {
 		for r := 0; r < rows; r++ {
 			row := x[(ci*rows+r)*W:][:W]
 			base := (ci*rows + r) * wp
 			u0, u1, u2, u3 := u[0][base:base+wp], u[1][base:base+wp], u[2][base:base+wp], u[3][base:base+wp]
+			if need != nil && !need[r] {
+				clear(u0)
+				clear(u1)
+				clear(u2)
+				clear(u3)
+				continue
+			}
 			// Whole quadruples first (no bounds logic in the hot loop), then
 			// the last pairs, which may reach past the row.
 			full := min(wp, (W-2)/2)
@@ -73,9 +84,10 @@ func winogradWeights(w []float32, cout, cin int) [4][]float32 {
 	return g
 }
 
-// conv3DWinograd is Conv3D for k = 3 by F(2,3) along the width.
-// With alpha not nil, PReLU with those per-channel slopes follows.
-func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, cout int, bias, alpha []float32) {
+// conv3DWinograd is Conv3D for k = 3 by F(2,3) along the width, on the
+// output rows want asks for (nil: all). With alpha not nil, PReLU with
+// those per-channel slopes follows.
+func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, cout int, bias, alpha []float32, want []bool) {
 	ys := ConvOut(xs, cout, 3)
 	cin := xs[1]
 	D, H, W := xs[2], xs[3], xs[4]
@@ -83,7 +95,6 @@ func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, c
 	wp := (Wo + 1) / 2
 	rows := D * H
 	R := (Do-1)*H + Ho // output rows in the input's row numbering
-	Q := R * wp
 	g := winogradWeights(w, cout, cin)
 	// winogradInput writes every element of u.
 	ubuf := c.scratch(4 * cin * rows * wp)
@@ -92,17 +103,35 @@ func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, c
 	for i := range u {
 		u[i] = ubuf[i*cin*rows*wp : (i+1)*cin*rows*wp]
 	}
+	clearUnwanted(y, ys, want)
+	// The input rows a wanted output row reads: itself and the next two
+	// along y and z.
+	var need []bool
+	if want != nil {
+		need = make([]bool, rows)
+		for r, ok := range want {
+			if !ok {
+				continue
+			}
+			z, yy := r/Ho, r%Ho
+			for a := 0; a < 3; a++ {
+				for b := 0; b < 3; b++ {
+					need[(z+a)*H+yy+b] = true
+				}
+			}
+		}
+	}
 	chunk := max(c.wchunk, 1)
-	nChunks := (Q + chunk - 1) / chunk
+	chunks := chunkSpans(rowSpans(want, R, H, Ho, wp, wp), chunk)
+	nChunks := len(chunks)
 	type acc struct{ m [4][]float32 }
 	bufs := make([]*acc, c.threads)
 	ysp := ys.Spatial()
 	for n := 0; n < xs[0]; n++ {
-		winogradInput(u, x[n*cin*D*H*W:(n+1)*cin*D*H*W], cin, rows, W, wp, c.threads)
+		winogradInput(u, x[n*cin*D*H*W:(n+1)*cin*D*H*W], cin, rows, W, wp, need, c.threads)
 		yn := y[n*cout*ysp : (n+1)*cout*ysp]
 		parallelFor(nChunks, c.threads, func(wk, ch int) {
-			q0 := ch * chunk
-			q1 := min(q0+chunk, Q)
+			q0, q1 := chunks[ch][0], chunks[ch][1]
 			cols := q1 - q0
 			if bufs[wk] == nil {
 				bufs[wk] = &acc{}
@@ -136,22 +165,37 @@ func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, c
 						dst := yn[o*ysp+(z*Ho+yy)*Wo:][:Wo]
 						base := o*cols + q - q0
 						m0, m1, m2, m3 := m[0][base:base+run], m[1][base:base+run], m[2][base:base+run], m[3][base:base+run]
+						// Pairs with both outputs inside the row, then the
+						// last one, whose second output may fall outside.
+						full := min(run, (Wo-2*p)/2)
+						d := dst[2*p:][:2*full]
+						f0, f1, f2, f3 := m0[:full], m1[:full], m2[:full], m3[:full]
 						if alpha != nil {
-							a := alpha[o]
-							for t := 0; t < run; t++ {
-								x0 := 2 * (p + t)
-								dst[x0] = prelu(m0[t]+m1[t]+m2[t]+b, a)
-								if x0+1 < Wo {
-									dst[x0+1] = prelu(m1[t]-m2[t]-m3[t]+b, a)
-								}
+							f := preluFactors(alpha[o])
+							for t := range f0 {
+								v0 := f0[t] + f1[t] + f2[t] + b
+								v1 := f1[t] - f2[t] - f3[t] + b
+								d[2*t] = v0 * f[math.Float32bits(v0)>>31]
+								d[2*t+1] = v1 * f[math.Float32bits(v1)>>31]
 							}
-							continue
+						} else {
+							for t := range f0 {
+								d[2*t] = f0[t] + f1[t] + f2[t] + b
+								d[2*t+1] = f1[t] - f2[t] - f3[t] + b
+							}
 						}
-						for t := 0; t < run; t++ {
+						for t := full; t < run; t++ {
 							x0 := 2 * (p + t)
-							dst[x0] = m0[t] + m1[t] + m2[t] + b
+							v0 := m0[t] + m1[t] + m2[t] + b
+							v1 := m1[t] - m2[t] - m3[t] + b
+							if alpha != nil {
+								f := preluFactors(alpha[o])
+								v0 *= f[math.Float32bits(v0)>>31]
+								v1 *= f[math.Float32bits(v1)>>31]
+							}
+							dst[x0] = v0
 							if x0+1 < Wo {
-								dst[x0+1] = m1[t] - m2[t] - m3[t] + b
+								dst[x0+1] = v1
 							}
 						}
 					}
