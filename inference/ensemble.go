@@ -171,6 +171,9 @@ func predictFolds(ctx context.Context, folds []*Network, inputs []*volume.Volume
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// The worker's released activation buffers, kept from block to
+			// block (see Buffers).
+			var buf Buffers
 			for {
 				it, ok := take()
 				if !ok {
@@ -182,7 +185,7 @@ func predictFolds(ctx context.Context, folds []*Network, inputs []*volume.Volume
 							err = fmt.Errorf("internal error: %v", r)
 						}
 					}()
-					return predictBlock(folds[it.fold], inputs, mask, it.block, probs[it.fold])
+					return predictBlock(folds[it.fold], inputs, mask, it.block, probs[it.fold], &buf)
 				}()
 				mu.Lock()
 				if err != nil && errs[it.fold] == nil {

@@ -78,12 +78,13 @@ func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask 
 	if err != nil {
 		return nil, err
 	}
+	var buf Buffers
 	for ti, t := range blocks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		progress.Report("network", float64(ti)/float64(len(blocks)))
-		if err := predictBlock(n, inputs, mask, t, prob); err != nil {
+		if err := predictBlock(n, inputs, mask, t, prob, &buf); err != nil {
 			return nil, err
 		}
 	}
@@ -91,10 +92,10 @@ func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask 
 	return prob, nil
 }
 
-// predictBlock runs n on block t and writes its output voxels inside the
-// mask into prob. Blocks of one Plan write disjoint voxels, so several
+// predictBlock runs n on block t, with buf's spare activation memory, and
+// writes its output voxels inside the mask into prob. Blocks of one Plan write disjoint voxels, so several
 // blocks may be predicted into one map at once.
-func predictBlock(n *Network, inputs []*volume.Volume, mask *volume.Label, t Block, prob *volume.Volume) error {
+func predictBlock(n *Network, inputs []*volume.Volume, mask *volume.Label, t Block, prob *volume.Volume, buf *Buffers) error {
 	M := n.Geometry().Margin
 	org, end := t.Origin, t.End
 	x := nn.New(1, len(inputs), t.Size[2]+2*M, t.Size[1]+2*M, t.Size[0]+2*M)
@@ -112,7 +113,7 @@ func predictBlock(n *Network, inputs []*volume.Volume, mask *volume.Label, t Blo
 			want[(k-org[2])*sy+j-org[1]] = slices.ContainsFunc(row, func(v uint8) bool { return v != 0 })
 		}
 	}
-	y, err := n.ForwardRows(x, want)
+	y, err := n.forwardRows(x, want, buf)
 	if err != nil {
 		return fmt.Errorf("block at %v: %w", org, err)
 	}
