@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -294,26 +293,6 @@ func clearUnwanted(y []float32, ys Shape5, want []bool) {
 	}
 }
 
-// preluFactors returns the factors PReLU with slope s multiplies by, f[0]
-// for a clear sign bit and f[1] for a set one: v * f[sign bit of v] is
-// branch-free (the sign of activations is unpredictable) and about twice as
-// fast as computing the factor from the bit. The factors are nn.PReLU's own
-// expression, (1-neg) + neg*s for neg = 0 and 1, computed the same way, so
-// fused and separate layers agree bit for bit whatever s is.
-func preluFactors(s float32) [2]float32 {
-	var zero, one float32 = 0, 1
-	return [2]float32{(1 - zero) + zero*s, (1 - one) + one*s}
-}
-
-// preluBias sets dst[i] = PReLU(src[i] + b) with factors f (preluFactors).
-func preluBias(dst, src []float32, b float32, f [2]float32) {
-	src = src[:len(dst)]
-	for i, v := range src {
-		v += b
-		dst[i] = v * f[math.Float32bits(v)>>31]
-	}
-}
-
 // conv3D is Conv3D followed by PReLU with per-channel slopes alpha when
 // alpha is not nil, applied as the outputs are written, on the output rows
 // want asks for (nil: all; see RowConv).
@@ -345,6 +324,7 @@ func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 	nChunks := len(chunks)
 	bufs := make([][]float32, c.threads)
 	panels := make([][]float32, c.threads)
+	geom, fin := directGeom{H: H, W: W, Do: Do, Ho: Ho, Wo: Wo, cout: cout}, newFinish(bias, alpha)
 	parallelFor(xs[0]*nChunks, c.threads, func(wk, job int) {
 		n, ch := job/nChunks, job%nChunks
 		q0, q1 := chunks[ch][0], chunks[ch][1]
@@ -376,35 +356,7 @@ func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 			}
 		}
 		// Scatter the valid columns into y.
-		yn := y[n*ys[1]*ys.Spatial():]
-		for q := q0; q < q1; {
-			z, r := q/(H*W), q%(H*W)
-			yy, xx := r/W, r%W
-			run := min(W-xx, q1-q) // stay within one input row
-			if z < Do && yy < Ho && xx < Wo {
-				nv := min(run, Wo-xx)
-				for o := 0; o < cout; o++ {
-					dst := yn[o*ys.Spatial()+(z*Ho+yy)*Wo+xx:][:nv]
-					src := tmp[o*cols+q-q0:][:nv]
-					switch {
-					case alpha != nil:
-						var b float32
-						if bias != nil {
-							b = bias[o]
-						}
-						preluBias(dst, src, b, preluFactors(alpha[o]))
-					case bias != nil:
-						b := bias[o]
-						for i := range dst {
-							dst[i] = src[i] + b
-						}
-					default:
-						copy(dst, src)
-					}
-				}
-			}
-			q += run
-		}
+		scatterDirect(y[n*ys[1]*ys.Spatial():], ys.Spatial(), tmp, cols, q0, q1, geom, fin)
 	})
 }
 

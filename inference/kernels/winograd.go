@@ -1,7 +1,5 @@
 package kernels
 
-import "math"
-
 // Winograd F(2,3) along the width axis for 3x3x3 convolutions (forward).
 //
 // For each of the 9 (depth, height) taps the layer is a 1D convolution of
@@ -127,6 +125,7 @@ func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, c
 	type acc struct{ m [4][]float32 }
 	bufs := make([]*acc, c.threads)
 	ysp := ys.Spatial()
+	geom, fin := winogradGeom{wp: wp, H: H, Do: Do, Ho: Ho, Wo: Wo, cout: cout}, newFinish(bias, alpha)
 	for n := 0; n < xs[0]; n++ {
 		winogradInput(u, x[n*cin*D*H*W:(n+1)*cin*D*H*W], cin, rows, W, wp, need, c.threads)
 		yn := y[n*cout*ysp : (n+1)*cout*ysp]
@@ -152,56 +151,7 @@ func (c *CPU) conv3DWinograd(y []float32, x []float32, xs Shape5, w []float32, c
 				}
 			}
 			// Output transform and scatter of the valid rows.
-			for q := q0; q < q1; {
-				r, p := q/wp, q%wp
-				run := min(wp-p, q1-q)
-				z, yy := r/H, r%H
-				if z < Do && yy < Ho {
-					for o := 0; o < cout; o++ {
-						var b float32
-						if bias != nil {
-							b = bias[o]
-						}
-						dst := yn[o*ysp+(z*Ho+yy)*Wo:][:Wo]
-						base := o*cols + q - q0
-						m0, m1, m2, m3 := m[0][base:base+run], m[1][base:base+run], m[2][base:base+run], m[3][base:base+run]
-						// Pairs with both outputs inside the row, then the
-						// last one, whose second output may fall outside.
-						full := min(run, (Wo-2*p)/2)
-						d := dst[2*p:][:2*full]
-						f0, f1, f2, f3 := m0[:full], m1[:full], m2[:full], m3[:full]
-						if alpha != nil {
-							f := preluFactors(alpha[o])
-							for t := range f0 {
-								v0 := f0[t] + f1[t] + f2[t] + b
-								v1 := f1[t] - f2[t] - f3[t] + b
-								d[2*t] = v0 * f[math.Float32bits(v0)>>31]
-								d[2*t+1] = v1 * f[math.Float32bits(v1)>>31]
-							}
-						} else {
-							for t := range f0 {
-								d[2*t] = f0[t] + f1[t] + f2[t] + b
-								d[2*t+1] = f1[t] - f2[t] - f3[t] + b
-							}
-						}
-						for t := full; t < run; t++ {
-							x0 := 2 * (p + t)
-							v0 := m0[t] + m1[t] + m2[t] + b
-							v1 := m1[t] - m2[t] - m3[t] + b
-							if alpha != nil {
-								f := preluFactors(alpha[o])
-								v0 *= f[math.Float32bits(v0)>>31]
-								v1 *= f[math.Float32bits(v1)>>31]
-							}
-							dst[x0] = v0
-							if x0+1 < Wo {
-								dst[x0+1] = v1
-							}
-						}
-					}
-				}
-				q += run
-			}
+			scatterWinograd(yn, ysp, m, cols, q0, q1, geom, fin)
 		})
 	}
 }
