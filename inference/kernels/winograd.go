@@ -25,38 +25,11 @@ package kernels
 // to 0 instead.
 func winogradInput(u [4][]float32, x []float32, cin, rows, W, wp int, need []bool, threads int) {
 	parallelFor(cin, threads, func(_, ci int) {
-		for r := 0; r < rows; r++ {
-			row := x[(ci*rows+r)*W:][:W]
-			base := (ci*rows + r) * wp
-			u0, u1, u2, u3 := u[0][base:base+wp], u[1][base:base+wp], u[2][base:base+wp], u[3][base:base+wp]
-			if need != nil && !need[r] {
-				clear(u0)
-				clear(u1)
-				clear(u2)
-				clear(u3)
-				continue
-			}
-			// Whole quadruples first (no bounds logic in the hot loop), then
-			// the last pairs, which may reach past the row.
-			full := min(wp, (W-2)/2)
-			for p := 0; p < full; p++ {
-				d := row[2*p : 2*p+4 : 2*p+4]
-				u0[p] = d[0] - d[2]
-				u1[p] = d[1] + d[2]
-				u2[p] = d[2] - d[1]
-				u3[p] = d[1] - d[3]
-			}
-			for p := full; p < wp; p++ {
-				var d [4]float32
-				for t := 0; t < 4 && 2*p+t < W; t++ {
-					d[t] = row[2*p+t]
-				}
-				u0[p] = d[0] - d[2]
-				u1[p] = d[1] + d[2]
-				u2[p] = d[2] - d[1]
-				u3[p] = d[1] - d[3]
-			}
+		var uc [4][]float32
+		for i := range uc {
+			uc[i] = u[i][ci*rows*wp : (ci+1)*rows*wp]
 		}
+		winogradInputChannel(uc, x[ci*rows*W:(ci+1)*rows*W], rows, W, wp, need)
 	})
 }
 

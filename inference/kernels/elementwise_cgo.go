@@ -19,6 +19,41 @@ static inline float prelu_sel(float v, float f0, float f1) {
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
+void msWinogradInput(float *u0, float *u1, float *u2, float *u3, const float *x,
+		long rows, long W, long wp, const unsigned char *need) {
+	long full = (W - 2) / 2;
+	if (full > wp) full = wp;
+	if (full < 0) full = 0;
+	for (long r = 0; r < rows; r++) {
+		const float *row = x + r * W;
+		float *restrict a0 = u0 + r * wp, *restrict a1 = u1 + r * wp;
+		float *restrict a2 = u2 + r * wp, *restrict a3 = u3 + r * wp;
+		if (need && !need[r]) {
+			memset(a0, 0, wp * sizeof(float));
+			memset(a1, 0, wp * sizeof(float));
+			memset(a2, 0, wp * sizeof(float));
+			memset(a3, 0, wp * sizeof(float));
+			continue;
+		}
+		for (long p = 0; p < full; p++) {
+			float d0 = row[2 * p], d1 = row[2 * p + 1], d2 = row[2 * p + 2], d3 = row[2 * p + 3];
+			a0[p] = d0 - d2;
+			a1[p] = d1 + d2;
+			a2[p] = d2 - d1;
+			a3[p] = d1 - d3;
+		}
+		for (long p = full; p < wp; p++) {
+			float d[4] = {0, 0, 0, 0};
+			for (long t = 0; t < 4 && 2 * p + t < W; t++) d[t] = row[2 * p + t];
+			a0[p] = d[0] - d[2];
+			a1[p] = d[1] + d[2];
+			a2[p] = d[2] - d[1];
+			a3[p] = d[1] - d[3];
+		}
+	}
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void msScatterDirect(float *yn, long ysp, const float *tmp, long cols, long q0, long q1,
 		long H, long W, long Do, long Ho, long Wo, long cout,
 		const float *bias, const float *f0, const float *f1) {
@@ -140,6 +175,24 @@ func scatterWinograd(yn []float32, ysp int, m [4][]float32, cols, q0, q1 int, g 
 	C.msScatterWinograd(ptr(yn), C.long(ysp), ptr(m[0]), ptr(m[1]), ptr(m[2]), ptr(m[3]),
 		C.long(cols), C.long(q0), C.long(q1), C.long(g.wp), C.long(g.H), C.long(g.Do), C.long(g.Ho),
 		C.long(g.Wo), C.long(g.cout), ptr(fin.bias), ptr(fin.f0), ptr(fin.f1))
+}
+
+// winogradInputChannel is winogradInputChannelGo in C, with the same
+// checks.
+func winogradInputChannel(u [4][]float32, x []float32, rows, W, wp int, need []bool) {
+	if rows == 0 || wp == 0 {
+		return
+	}
+	_ = x[rows*W-1]
+	for _, ui := range u {
+		_ = ui[rows*wp-1]
+	}
+	var pn *C.uchar
+	if need != nil {
+		_ = need[rows-1]
+		pn = (*C.uchar)(unsafe.Pointer(&need[0]))
+	}
+	C.msWinogradInput(ptr(u[0]), ptr(u[1]), ptr(u[2]), ptr(u[3]), ptr(x), C.long(rows), C.long(W), C.long(wp), pn)
 }
 
 // checkFinish panics (as Go's bounds checks would) when fin has fewer

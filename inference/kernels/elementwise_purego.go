@@ -12,5 +12,9 @@ func scatterWinograd(yn []float32, ysp int, m [4][]float32, cols, q0, q1 int, g 
 	scatterWinogradGo(yn, ysp, m, cols, q0, q1, g, fin)
 }
 
+func winogradInputChannel(u [4][]float32, x []float32, rows, W, wp int, need []bool) {
+	winogradInputChannelGo(u, x, rows, W, wp, need)
+}
+
 // haveCEpilogue reports whether the epilogue runs as C.
 const haveCEpilogue = false

@@ -2,13 +2,15 @@ package kernels
 
 import "math"
 
-// The epilogue of a convolution: adding the bias, applying the PReLU and
-// writing the accumulated chunk of columns into the output's layout. It is
-// element-wise work on every output, which in Go's scalar code took a
-// quarter of the first layer's time and a tenth of the network's; with cgo
-// the same loops run as vectorised C (epilogue_cgo.go), giving the same
-// bits: the same float32 additions in the same order, and one
-// multiplication by a factor chosen by the sign bit.
+// The element-wise loops of the convolutions: the Winograd input transform
+// and the epilogue (adding the bias, applying the PReLU and writing the
+// accumulated chunk of columns into the output's layout). In Go's scalar
+// code they took a quarter of the first layer's time and about a sixth of
+// the network's; with cgo the same loops run as vectorised C
+// (elementwise_cgo.go), giving the same bits: the same float32 additions
+// and subtractions in the same order, and one multiplication by a factor
+// chosen by the sign bit. The Go versions here are the reference and the
+// pure-Go build's code.
 
 // finish says how outputs are finished: bias (nil: none) and the PReLU
 // factors of each channel, f0 for a clear sign bit and f1 for a set one
@@ -125,5 +127,44 @@ func scatterWinogradGo(yn []float32, ysp int, m [4][]float32, cols, q0, q1 int, 
 			}
 		}
 		q += run
+	}
+}
+
+// winogradInputChannelGo is the F(2,3) input transform of one channel:
+// u[i][row][p] from x[row][0..W), rows rows of W inputs, wp pairs per row;
+// reads past the row are 0; rows need (when not nil) says no output reads
+// are set to 0.
+func winogradInputChannelGo(u [4][]float32, x []float32, rows, W, wp int, need []bool) {
+	for r := 0; r < rows; r++ {
+		row := x[r*W:][:W]
+		base := r * wp
+		u0, u1, u2, u3 := u[0][base:base+wp], u[1][base:base+wp], u[2][base:base+wp], u[3][base:base+wp]
+		if need != nil && !need[r] {
+			clear(u0)
+			clear(u1)
+			clear(u2)
+			clear(u3)
+			continue
+		}
+		// Whole quadruples first (no bounds logic in the hot loop), then
+		// the last pairs, which may reach past the row.
+		full := max(0, min(wp, (W-2)/2))
+		for p := 0; p < full; p++ {
+			d := row[2*p : 2*p+4 : 2*p+4]
+			u0[p] = d[0] - d[2]
+			u1[p] = d[1] + d[2]
+			u2[p] = d[2] - d[1]
+			u3[p] = d[1] - d[3]
+		}
+		for p := full; p < wp; p++ {
+			var d [4]float32
+			for t := 0; t < 4 && 2*p+t < W; t++ {
+				d[t] = row[2*p+t]
+			}
+			u0[p] = d[0] - d[2]
+			u1[p] = d[1] + d[2]
+			u2[p] = d[2] - d[1]
+			u3[p] = d[1] - d[3]
+		}
 	}
 }
