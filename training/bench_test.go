@@ -25,6 +25,7 @@ func benchStep(b *testing.B, cfg inference.Config, patch, batchSize int) {
 		params = append(params, p.T)
 	}
 	opt := newRMSprop(params, 0.9, 1e-6)
+	defer trainingGC()() // as Train runs the steps
 	S := patch + 2*net.Geometry().Margin
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := nn.New(batchSize, cfg.InChannels, S, S, S)

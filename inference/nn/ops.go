@@ -224,7 +224,24 @@ type BatchNorm3D struct {
 	Train    bool
 	Momentum float32 // weight of the new batch in the running averages
 	Eps      float32
+	// Batch, when not nil in training mode, keeps the batch statistics for
+	// callers that recompute activations instead of keeping them (the
+	// training tape). While it is empty, Forward computes the statistics,
+	// stores them in it and updates the running averages, as without it.
+	// Once filled, Forward and Backward use it as is: a replay of that
+	// forward pass, bit for bit, that leaves the running averages alone
+	// (they must move once per step) and skips two passes over x.
+	Batch *BNBatch
 }
+
+// BNBatch is one training batch's per-channel statistics, as BatchNorm3D
+// computes them: the mean and 1/sqrt(biased variance + eps).
+type BNBatch struct {
+	Mean, IStd []float64
+}
+
+// replay says whether f reuses saved batch statistics (see Batch).
+func (f BatchNorm3D) replay() bool { return f.Train && f.Batch != nil && f.Batch.Mean != nil }
 
 func (f BatchNorm3D) String() string {
 	return fmt.Sprintf("BatchNorm3D(train=%v, %p)", f.Train, f.State)
@@ -244,6 +261,9 @@ func (f BatchNorm3D) OutShape(in [][]int) ([]int, error) {
 func (f BatchNorm3D) stats(x *Tensor) (mean, istd, bvar []float64) {
 	C := x.Shape[1]
 	mean, istd = make([]float64, C), make([]float64, C)
+	if f.replay() {
+		return f.Batch.Mean, f.Batch.IStd, nil
+	}
 	if !f.Train {
 		for c := 0; c < C; c++ {
 			mean[c] = float64(f.State.Mean[c])
@@ -295,7 +315,10 @@ func (f BatchNorm3D) into(y *Tensor, in []*Tensor) *Tensor {
 			y.Data[lo+i] = v*sc + sh
 		}
 	})
-	if f.Train {
+	if f.Train && bvar != nil {
+		if f.Batch != nil {
+			f.Batch.Mean, f.Batch.IStd = mean, istd
+		}
 		m := x.Len() / x.Shape[1]
 		unb := float64(m) / math.Max(float64(m-1), 1)
 		for c := range mean {
@@ -579,10 +602,12 @@ func (f Concat) Forward(in []*Tensor) *Tensor {
 	return y
 }
 func (f Concat) Backward(in []*Tensor, _, dout *Tensor, wrt int) *Tensor {
-	a, b := in[0], in[1]
-	na, nb := a.Len()/a.Shape[0], b.Len()/b.Shape[0]
+	// Shapes only (see BackwardReads): the caller may have dropped the
+	// inputs' values.
+	a, b := in[0].Shape, in[1].Shape
+	na, nb := Len(a)/a[0], Len(b)/b[0]
 	d := New(in[wrt].Shape...)
-	for n := 0; n < a.Shape[0]; n++ {
+	for n := 0; n < a[0]; n++ {
 		if wrt == 0 {
 			copy(d.Data[n*na:(n+1)*na], dout.Data[n*(na+nb):])
 		} else {
