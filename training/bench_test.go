@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,8 +48,9 @@ func benchStep(b *testing.B, cfg inference.Config, patch, batchSize int) {
 		runtime.ReadMemStats(&ms)
 		return float64(ms.HeapAlloc) / (1 << 20)
 	}
-	// The activations a training step holds at its peak: the tape after
-	// the forward pass, live after a collection.
+	// The activations a training step holds after the forward pass: the
+	// tape, live after a collection (without dropout here; the tape holds
+	// the masks packed, 1/32 of a layer's output).
 	before := live()
 	tape, err := net.ForwardTrain(x, nil)
 	if err != nil {
@@ -97,3 +99,24 @@ func peakRSS() (float64, bool) {
 func BenchmarkTrainStepTiny(b *testing.B) { benchStep(b, NetworkConfig(Tiny), 9, 10) }
 func BenchmarkTrainStepDemo(b *testing.B) { benchStep(b, NetworkConfig(Demo), 9, 10) }
 func BenchmarkTrainStepFull(b *testing.B) { benchStep(b, NetworkConfig(Full), 24, 10) }
+
+// TestTrainingGC: training lowers the collector's target to
+// trainingGCPercent and restores it after; a lower setting, or GOGC=off,
+// stays as the user set it.
+func TestTrainingGC(t *testing.T) {
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+	for _, c := range []struct{ before, during int }{
+		{100, trainingGCPercent}, {trainingGCPercent + 1, trainingGCPercent}, {10, 10}, {-1, -1},
+	} {
+		debug.SetGCPercent(c.before)
+		restore := trainingGC()
+		if got := debug.SetGCPercent(c.during); got != c.during {
+			t.Errorf("GOGC %d: %d during training, want %d", c.before, got, c.during)
+		}
+		restore()
+		if got := debug.SetGCPercent(100); got != c.before {
+			t.Errorf("GOGC %d: %d after training", c.before, got)
+		}
+	}
+}

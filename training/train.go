@@ -395,7 +395,7 @@ const trainingGCPercent = 25
 // that overlap may leave it at trainingGCPercent.
 func trainingGC() (restore func()) {
 	old := debug.SetGCPercent(trainingGCPercent)
-	if old >= 0 && old < trainingGCPercent || old < 0 {
+	if old < trainingGCPercent { // GOGC=off is -1
 		debug.SetGCPercent(old)
 	}
 	return func() { debug.SetGCPercent(old) }
