@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"metascope/inference/kernels"
-	"metascope/inference/nn"
 )
 
 // sgemmRate is the machine's SGEMM rate per CPU-second (1024^3, one
@@ -26,26 +25,31 @@ func sgemmRate(g kernels.Gemm) float64 {
 }
 
 // BenchmarkLayers measures every conv layer of the default network on one
-// inference segment (45^3 output), forward only, in GFLOP/s (of the direct
-// method: Winograd layers do fewer operations) and as a share of the
-// machine's SGEMM rate per CPU-second (the bar: 40 %).
+// inference segment (DefaultSegment^3 output), forward only and as inference runs it
+// (batch norm folded, PReLU fused, into an output buffer it reuses), in
+// GFLOP/s (of the direct method: Winograd layers do fewer operations) and
+// as a share of the machine's SGEMM rate per CPU-second (the bar:
+// 40 %).
 func BenchmarkLayers(b *testing.B) {
 	cfg := DefaultConfig()
 	n, _ := NewNetwork(cfg, 1, kernels.Default())
 	geo := n.Geometry()
-	const out = 45
+	const out = DefaultSegment
 	r := rand.New(rand.NewPCG(1, 1))
 	ref := sgemmRate(n.Backend.Gemm())
 	run := func(name string, l Layer, size, k int) {
 		cin := l.W.Shape[1]
 		x := randInput(r, 1, cin, size, size, size)
-		conv := nn.Conv3D{Backend: n.Backend, K: k}
-		y := k - 1
-		flops := 2 * float64(l.W.Len()) * float64((size-y)*(size-y)*(size-y))
+		w, bias := l.foldBN(float32(cfg.BNEps))
+		xs := x.S5()
+		ys := kernels.ConvOut(xs, l.W.Shape[0], k)
+		y := make([]float32, ys.Len())
+		fused := n.Backend.(kernels.PReLUConv)
+		flops := 2 * float64(l.W.Len()) * float64(ys.Spatial())
 		b.Run(name, func(b *testing.B) {
 			cpu0 := cpuSeconds()
 			for i := 0; i < b.N; i++ {
-				conv.Forward([]*nn.Tensor{x, l.W, l.B})
+				fused.Conv3DPReLU(y, x.Data, xs, w.Data, ys[1], k, bias.Data, l.Alpha.Data)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			rate := flops * float64(b.N) / (cpuSeconds() - cpu0) / 1e9
