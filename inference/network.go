@@ -276,7 +276,7 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 			return zero, fmt.Errorf("fc %d: %w", i+1, err)
 		}
 		if train && mask != nil && cfg.Dropout > 0 {
-			if h, err = b.apply(nn.Dropout{}, h, mask(i, b.shape(h))); err != nil {
+			if h, err = b.applyOver(nn.Dropout{}, h, mask(i, b.shape(h))); err != nil {
 				return zero, err
 			}
 		}

@@ -668,8 +668,12 @@ func (f Dropout) OutShape(in [][]int) ([]int, error) {
 	}
 	return append([]int(nil), in[0]...), nil
 }
-func (f Dropout) Forward(in []*Tensor) *Tensor {
-	y := New(mustShape(f, in)...)
+func (f Dropout) Forward(in []*Tensor) *Tensor { return f.into(New(mustShape(f, in)...), in) }
+
+// ForwardInPlace implements InPlace.
+func (f Dropout) ForwardInPlace(in []*Tensor) *Tensor { mustShape(f, in); return f.into(in[0], in) }
+
+func (f Dropout) into(y *Tensor, in []*Tensor) *Tensor {
 	for i, v := range in[0].Data {
 		y.Data[i] = v * in[1].Data[i]
 	}
