@@ -44,32 +44,51 @@
 // for bit (tested). Each tile shrinks to the brain inside it (Plan), and
 // tiles without brain are skipped.
 //
+// Winograd F(4,3) along the width (half the operations of the direct
+// method, against F(2,3)'s two thirds) cannot keep that promise: each of
+// its outputs mixes inputs beyond its own three taps, whose contributions
+// cancel in exact arithmetic but not in float32, so the last group of a
+// row rounds differently where a tile ends than inside the whole box, and
+// the difference spreads inward layer by layer (tried: 7e-7 apart). F(2,3)
+// is exact in this sense: each output reads only its own taps.
+//
 // # Speed
 //
 // Convolutions are SGEMMs on shifted windows of the input (kernels.CPU):
 // no im2col buffer, BLIS packs each window itself; 3x3x3 layers with five
 // or more input channels use Winograd F(2,3) along the width, a third
-// fewer operations. On this machine's AMD
-// CPU (AVX-512), Debian's BLIS 0.9 would choose its slow "generic" kernels;
-// the kernels package selects "skx" itself before BLIS starts, so no user
-// sets an environment variable. Inference runs the network directly rather
-// than through a gorgonia machine (which allocates every buffer on every
-// run and locks its OS thread), in place where an op allows, with each
-// eval-mode batch norm folded into the weights of the convolution before
-// it. Predict runs two folds at once, which keeps both cores of a two-core
-// machine busy through each fold's single-threaded stretches.
+// fewer operations. On this machine's AMD CPU (AVX-512), Debian's BLIS 0.9
+// would choose its slow "generic" kernels; the kernels package selects
+// "skx" itself before BLIS starts, so no user sets an environment
+// variable. The element-wise work of a convolution (the Winograd input
+// transform, bias, PReLU, the scatter into the output) runs as vectorised
+// C under cgo, bit for bit the Go code of the pure-Go build.
+//
+// A prediction reads the network's output inside the brain only, and a
+// tile's corners are mostly air: ForwardRows computes, in every
+// full-resolution layer, only the rows (z, y) that some brain voxel of the
+// tile depends on (the tile's brain rows dilated by the layer's margin),
+// a sixth of the work on a full brain. Inference runs the network directly
+// rather than through a gorgonia machine (which allocates every buffer on
+// every run and locks its OS thread), in place where an op allows, with
+// each eval-mode batch norm folded into the weights of the convolution
+// before it and each worker reusing its activation buffers from block to
+// block. Predict runs two folds at once, which keeps both cores of a
+// two-core machine busy through each fold's single-threaded stretches.
 //
 // Products with one row or one column (the output layer's single filter)
 // are computed as the first of two: BLIS gives them to matrix-vector
 // kernels whose rounding depends on where the columns fall, which would
 // break exact tiling.
 //
-// Measured (BenchmarkBrain, BenchmarkEnsemble; CPU seconds, because the
-// development machine is shared): a fold over a full 1 mm brain (1.53 M
-// brain voxels, 2.54 TFLOP at segment 60) takes about 24 CPU-s, the
-// five-fold ensemble about 118 CPU-s, so about 59 s on two idle cores,
-// with a peak of 2.9 GB. Winograd F(2x2,3x3) over height and width was
-// tried: a third fewer SGEMM operations, but its four-times-larger
+// Measured on the idle two-core machine (BenchmarkEnsemble, BenchmarkBrain,
+// BenchmarkLayers): the five-fold ensemble over a full 1 mm brain (1.53 M
+// brain voxels; 2.54 TFLOP a fold for the dense method at segment 60) takes
+// 47-48 s (92-93 CPU-s), peak 2.3 GB; one fold 18 CPU-s. Layers run at
+// 43-60 % of the machine's SGEMM rate per CPU-second, except the first of
+// each pathway (4 input channels: an SGEMM of depth 108, whose own ceiling
+// in cache is 65 %) at 34-37 %. Winograd F(2x2,3x3) over height and width
+// was tried: a third fewer SGEMM operations, but its four-times-larger
 // transformed input made the SGEMMs memory-bound and each layer about 20 %
 // slower in CPU time than F(2,3) along the width.
 package inference

@@ -26,8 +26,8 @@ type Options struct {
 	// convolutions use every core, but the element-wise layers, tile
 	// extraction and the waits at the end of each layer run on one; two
 	// passes side by side keep both cores of a two-core machine busy
-	// through those stretches. Each pass holds its own buffers: about 1 GB
-	// at the default segment, 2.8 GB at 96 (BenchmarkBrain).
+	// through those stretches. Each pass holds its own buffers: about 1.4 GB
+	// at the default segment, 3.9 GB at 96 (BenchmarkBrain).
 	FoldsAtOnce int
 }
 

@@ -14,9 +14,9 @@ import (
 // 45^3; tiles here must be multiples of Geometry.Align, 6). Larger tiles
 // lose less to the margins (an output of 45^3 needs 93^3 of input) but need
 // more memory and fit the brain's outline less closely: on a full 1 mm
-// brain one fold took 23.8 CPU-s at 60, 25.8 at 72 and 25.0 at 96, with
-// peak memory 1.0, 1.4 and 2.8 GB (BenchmarkBrain; 45 and 81 were slower
-// still in earlier measurements); 60 is in the sweet spot.
+// brain one fold took 19.4 CPU-s at 48, 18.0 at 60, 19.1 at 72 and 22.5 at
+// 96, with peak memory 0.9, 1.4, 1.8 and 3.9 GB (BenchmarkBrain, one fold
+// in the process); 60 is in the sweet spot.
 const DefaultSegment = 60
 
 // BoundingBox returns the inclusive voxel bounds of the non-zero voxels of
