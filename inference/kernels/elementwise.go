@@ -47,9 +47,12 @@ func preluFactors(s float32) [2]float32 {
 // Do x Ho x Wo output when it lies inside.
 type directGeom struct{ H, W, Do, Ho, Wo, cout int }
 
-// scatterDirectGo writes columns [q0, q1) of tmp (cout rows of cols) into
-// one sample's output yn (channels ysp apart), finished by fin.
-func scatterDirectGo(yn []float32, ysp int, tmp []float32, cols, q0, q1 int, g directGeom, fin finish) {
+// scatterDirectGo writes columns [q0, q1) into one sample's output yn
+// (channels ysp apart), finished by fin. The value of filter o at column q
+// is the sum over c < taps of tmp's row o*taps+c at column q-q0+c (rows ld
+// apart): taps is 1 for a plain product, k for the packed path's width
+// taps (see CPU).
+func scatterDirectGo(yn []float32, ysp int, tmp []float32, ld, taps, q0, q1 int, g directGeom, fin finish) {
 	H, W, Do, Ho, Wo := g.H, g.W, g.Do, g.Ho, g.Wo
 	for q := q0; q < q1; {
 		z, r := q/(H*W), q%(H*W)
@@ -59,7 +62,18 @@ func scatterDirectGo(yn []float32, ysp int, tmp []float32, cols, q0, q1 int, g d
 			nv := min(run, Wo-xx)
 			for o := 0; o < g.cout; o++ {
 				dst := yn[o*ysp+(z*Ho+yy)*Wo+xx:][:nv]
-				src := tmp[o*cols+q-q0:][:nv]
+				row := func(c int) []float32 { return tmp[(o*taps+c)*ld+q-q0+c:][:nv] }
+				src := row(0)
+				if taps > 1 {
+					sum := make([]float32, nv)
+					copy(sum, src)
+					for c := 1; c < taps; c++ {
+						for i, v := range row(c) {
+							sum[i] += v
+						}
+					}
+					src = sum
+				}
 				var b float32
 				if fin.bias != nil {
 					b = fin.bias[o]

@@ -53,10 +53,24 @@ void msWinogradInput(float *u0, float *u1, float *u2, float *u3, const float *x,
 	}
 }
 
+// finish_row writes dst[i] = finish(src[i]) for one filter's run.
+static inline void finish_row(float *restrict dst, const float *restrict src, long nv,
+		const float *bias, const float *f0, const float *f1, long o) {
+	float b = bias ? bias[o] : 0.0f;
+	if (f0) {
+		float g0 = f0[o], g1 = f1[o];
+		for (long i = 0; i < nv; i++) dst[i] = prelu_sel(src[i] + b, g0, g1);
+	} else if (bias) {
+		for (long i = 0; i < nv; i++) dst[i] = src[i] + b;
+	} else {
+		memcpy(dst, src, nv * sizeof(float));
+	}
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void msScatterDirect(float *yn, long ysp, const float *tmp, long cols, long q0, long q1,
+void msScatterDirect(float *yn, long ysp, const float *tmp, long ld, long taps, long q0, long q1,
 		long H, long W, long Do, long Ho, long Wo, long cout,
-		const float *bias, const float *f0, const float *f1) {
+		const float *bias, const float *f0, const float *f1, float *sum) {
 	long HW = H * W;
 	for (long q = q0; q < q1;) {
 		long z = q / HW, r = q % HW, yy = r / W, xx = r % W;
@@ -66,17 +80,30 @@ void msScatterDirect(float *yn, long ysp, const float *tmp, long cols, long q0, 
 			long nv = Wo - xx;
 			if (run < nv) nv = run;
 			for (long o = 0; o < cout; o++) {
-				float *restrict dst = yn + o * ysp + (z * Ho + yy) * Wo + xx;
-				const float *restrict src = tmp + o * cols + (q - q0);
-				float b = bias ? bias[o] : 0.0f;
-				if (f0) {
-					float g0 = f0[o], g1 = f1[o];
-					for (long i = 0; i < nv; i++) dst[i] = prelu_sel(src[i] + b, g0, g1);
-				} else if (bias) {
-					for (long i = 0; i < nv; i++) dst[i] = src[i] + b;
-				} else {
-					memcpy(dst, src, nv * sizeof(float));
+				float *dst = yn + o * ysp + (z * Ho + yy) * Wo + xx;
+				const float *src = tmp + o * taps * ld + (q - q0);
+				if (taps == 3) {
+					// The common case (3x3x3, packed), in one pass.
+					const float *s1 = src + ld + 1, *s2 = src + 2 * ld + 2;
+					float b = bias ? bias[o] : 0.0f;
+					if (f0) {
+						float g0 = f0[o], g1 = f1[o];
+						for (long i = 0; i < nv; i++) dst[i] = prelu_sel(src[i] + s1[i] + s2[i] + b, g0, g1);
+					} else if (bias) {
+						for (long i = 0; i < nv; i++) dst[i] = src[i] + s1[i] + s2[i] + b;
+					} else {
+						for (long i = 0; i < nv; i++) dst[i] = src[i] + s1[i] + s2[i];
+					}
+					continue;
+				} else if (taps > 1) {
+					for (long i = 0; i < nv; i++) sum[i] = src[i];
+					for (long c = 1; c < taps; c++) {
+						const float *sc = src + c * ld + c;
+						for (long i = 0; i < nv; i++) sum[i] += sc[i];
+					}
+					src = sum;
 				}
+				finish_row(dst, src, nv, bias, f0, f1, o);
 			}
 		}
 		q += run;
@@ -149,17 +176,21 @@ func ptr(s []float32) *C.float {
 // scatterDirect is scatterDirectGo in C. The Go slices it passes are
 // checked to hold every element the loops touch, so the C code cannot
 // write outside them.
-func scatterDirect(yn []float32, ysp int, tmp []float32, cols, q0, q1 int, g directGeom, fin finish) {
+func scatterDirect(yn []float32, ysp int, tmp []float32, ld, taps, q0, q1 int, g directGeom, fin finish) {
 	if q0 >= q1 {
 		return
 	}
 	checkFinish(fin, g.cout)
 	// The last output touched is of channel cout-1 at the last voxel.
 	_ = yn[(g.cout-1)*ysp+g.Do*g.Ho*g.Wo-1]
-	_ = tmp[(g.cout-1)*cols+q1-q0-1]
-	C.msScatterDirect(ptr(yn), C.long(ysp), ptr(tmp), C.long(cols), C.long(q0), C.long(q1),
+	_ = tmp[(g.cout*taps-1)*ld+q1-q0-1+taps-1]
+	var sum []float32
+	if taps > 1 && taps != 3 { // the C code sums 3 taps in registers
+		sum = make([]float32, g.W) // a run is at most one row
+	}
+	C.msScatterDirect(ptr(yn), C.long(ysp), ptr(tmp), C.long(ld), C.long(taps), C.long(q0), C.long(q1),
 		C.long(g.H), C.long(g.W), C.long(g.Do), C.long(g.Ho), C.long(g.Wo), C.long(g.cout),
-		ptr(fin.bias), ptr(fin.f0), ptr(fin.f1))
+		ptr(fin.bias), ptr(fin.f0), ptr(fin.f1), ptr(sum))
 }
 
 // scatterWinograd is scatterWinogradGo in C, with the same checks.

@@ -64,15 +64,17 @@ func TestEpilogueMatchesGo(t *testing.T) {
 		Q := (Do-1)*H*W + (Ho-1)*W + Wo
 		q0 := r.IntN(Q)
 		q1 := q0 + 1 + r.IntN(Q-q0)
-		cols := q1 - q0 + r.IntN(3)
-		tmp := specialSlice(r, cout*cols)
 		g := directGeom{H: H, W: W, Do: Do, Ho: Ho, Wo: Wo, cout: cout}
-		for fi, fin := range fins {
-			want, got := canary(), canary()
-			scatterDirectGo(want, ysp, tmp, cols, q0, q1, g, fin)
-			scatterDirect(got, ysp, tmp, cols, q0, q1, g, fin)
-			if i := sameBits(want, got); i >= 0 {
-				t.Fatalf("direct %+v q [%d,%d) finish %d: element %d is %g, Go gives %g", g, q0, q1, fi, i, got[i], want[i])
+		for _, taps := range []int{1, 2, 3} {
+			ld := q1 - q0 + taps - 1 + r.IntN(3)
+			tmp := specialSlice(r, cout*taps*ld)
+			for fi, fin := range fins {
+				want, got := canary(), canary()
+				scatterDirectGo(want, ysp, tmp, ld, taps, q0, q1, g, fin)
+				scatterDirect(got, ysp, tmp, ld, taps, q0, q1, g, fin)
+				if i := sameBits(want, got); i >= 0 {
+					t.Fatalf("direct %+v taps %d q [%d,%d) finish %d: element %d is %g, Go gives %g", g, taps, q0, q1, fi, i, got[i], want[i])
+				}
 			}
 		}
 		// Winograd: columns are pairs of the input's rows.
@@ -81,7 +83,7 @@ func TestEpilogueMatchesGo(t *testing.T) {
 		wg := winogradGeom{wp: wp, H: Ho + 2, Do: Do, Ho: Ho, Wo: Wo, cout: cout}
 		q0 = r.IntN(R * wp)
 		q1 = q0 + 1 + r.IntN(R*wp-q0)
-		cols = q1 - q0 + r.IntN(3)
+		cols := q1 - q0 + r.IntN(3)
 		var m [4][]float32
 		for i := range m {
 			m[i] = specialSlice(r, cout*cols)
