@@ -36,7 +36,6 @@ func BenchmarkLayers(b *testing.B) {
 	geo := n.Geometry()
 	const out = DefaultSegment
 	r := rand.New(rand.NewPCG(1, 1))
-	ref := sgemmRate(n.Backend.Gemm())
 	run := func(name string, l Layer, size, k int) {
 		cin := l.W.Shape[1]
 		x := randInput(r, 1, cin, size, size, size)
@@ -47,6 +46,10 @@ func BenchmarkLayers(b *testing.B) {
 		fused := n.Backend.(kernels.PReLUConv)
 		flops := 2 * float64(l.W.Len()) * float64(ys.Spatial())
 		b.Run(name, func(b *testing.B) {
+			// The yardstick is measured next to each layer: this
+			// machine's speed drifts by 10 % and more between minutes.
+			ref := sgemmRate(n.Backend.Gemm())
+			b.ResetTimer()
 			cpu0 := cpuSeconds()
 			for i := 0; i < b.N; i++ {
 				fused.Conv3DPReLU(y, x.Data, xs, w.Data, ys[1], k, bias.Data, l.Alpha.Data)
