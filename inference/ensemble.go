@@ -172,8 +172,8 @@ func predictFolds(ctx context.Context, folds []*Network, inputs []*volume.Volume
 		go func() {
 			defer wg.Done()
 			// The worker's released activation buffers, kept from block to
-			// block (see Buffers).
-			var buf Buffers
+			// block (see buffers).
+			var buf buffers
 			for {
 				it, ok := take()
 				if !ok {

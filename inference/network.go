@@ -298,12 +298,12 @@ type direct struct {
 	rows *rowWant
 }
 
-// Buffers keeps the activation memory a forward pass released, for the
+// buffers keeps the activation memory a forward pass released, for the
 // next pass: a worker that predicts block after block then reuses the same
 // pages instead of faulting in and zeroing fresh ones for every large
 // layer (about 2 % of a prediction's CPU time). The zero value is empty;
-// one Buffers serves one pass at a time.
-type Buffers struct{ free [][]float32 }
+// one buffers serves one pass at a time.
+type buffers struct{ free [][]float32 }
 
 // rowWant is what ForwardRows asks for: the rows of the output block
 // (out = its spatial size, z, y, x) the caller reads, want[z*out[1]+y].
@@ -495,12 +495,12 @@ func (n *Network) Forward(x *nn.Tensor) (*nn.Tensor, error) {
 // depends on, when the backend can (kernels.RowConv): on a brain, whose
 // outline leaves a tile's corners empty, that is a sixth of the work.
 func (n *Network) ForwardRows(x *nn.Tensor, want []bool) (*nn.Tensor, error) {
-	return n.forwardRows(x, want, &Buffers{})
+	return n.forwardRows(x, want, &buffers{})
 }
 
 // forwardRows is ForwardRows taking its activation memory from buf and
 // leaving what it releases there.
-func (n *Network) forwardRows(x *nn.Tensor, want []bool, buf *Buffers) (*nn.Tensor, error) {
+func (n *Network) forwardRows(x *nn.Tensor, want []bool, buf *buffers) (*nn.Tensor, error) {
 	if want == nil {
 		return wire[*nn.Tensor](n, direct{free: &buf.free}, x, false, nil)
 	}

@@ -78,7 +78,7 @@ func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask 
 	if err != nil {
 		return nil, err
 	}
-	var buf Buffers
+	var buf buffers
 	for ti, t := range blocks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -95,7 +95,7 @@ func PredictProb(ctx context.Context, n *Network, inputs []*volume.Volume, mask 
 // predictBlock runs n on block t, with buf's spare activation memory, and
 // writes its output voxels inside the mask into prob. Blocks of one Plan write disjoint voxels, so several
 // blocks may be predicted into one map at once.
-func predictBlock(n *Network, inputs []*volume.Volume, mask *volume.Label, t Block, prob *volume.Volume, buf *Buffers) error {
+func predictBlock(n *Network, inputs []*volume.Volume, mask *volume.Label, t Block, prob *volume.Volume, buf *buffers) error {
 	M := n.Geometry().Margin
 	org, end := t.Origin, t.End
 	x := nn.New(1, len(inputs), t.Size[2]+2*M, t.Size[1]+2*M, t.Size[0]+2*M)
