@@ -20,9 +20,9 @@ demo: build
 # The whole test suite, GUI smoke test included (under a virtual X server).
 test:
 	@bash scripts/setup-debian.sh --test
-	$(GO) vet ./...
+	$(GO) vet ./... early.init/langenv
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
-	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) test -timeout 30m ./...
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) test -timeout 30m ./... early.init/langenv
 
 # Benchmarks of the hot paths (short runs; see the README for the figures).
 bench:

@@ -3,6 +3,7 @@ module metascope
 go 1.26.8
 
 require (
+	early.init/langenv v0.0.0
 	fyne.io/fyne/v2 v2.7.1
 	github.com/chewxy/hm v1.0.0
 	github.com/klauspost/compress v1.15.15
@@ -72,3 +73,7 @@ require (
 	gorgonia.org/vecf32 v0.9.0 // indirect
 	gorgonia.org/vecf64 v0.9.0 // indirect
 )
+
+// langenv is a module of this repository (internal/langenv), separate only
+// so that its import path sorts before Fyne's and its init runs first.
+replace early.init/langenv => ./internal/langenv

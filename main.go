@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"sort"
+
+	"early.init/langenv"
 )
 
 // command is one subcommand: run gets the arguments after its name and
@@ -50,6 +52,9 @@ func commands() []command {
 }
 
 func main() {
+	// Fyne has read the locale (see langenv); what this process starts
+	// gets the user's environment back.
+	langenv.Restore()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -1,0 +1,3 @@
+module early.init/langenv
+
+go 1.26.8
