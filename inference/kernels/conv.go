@@ -331,8 +331,6 @@ func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 		return
 	}
 	clearUnwanted(y, ys, want)
-	wr := tapMajor(w, cout, cin, t)
-	off := taps(xs, k)
 	S, H, W := xs.Spatial(), xs[3], xs[4]
 	Do, Ho, Wo := ys[2], ys[3], ys[4]
 	// Input row r = z*H + y starts at column r*W; rows are W columns apart.
@@ -355,10 +353,13 @@ func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 	panels := make([][]float32, c.threads)
 	// The packed path's product: rows (o, c), ld columns, depth cin*k^2.
 	rowsM, ld, depth := cout, chunk, cin
-	var wm []float32
+	var wm, wr []float32
+	var off []int
 	if packed {
 		rowsM, ld, depth = cout*k, chunk+k-1, cin*k*k
 		wm = widthTapRows(w, cout, cin, k)
+	} else {
+		wr, off = tapMajor(w, cout, cin, t), taps(xs, k)
 	}
 	geom, fin := directGeom{H: H, W: W, Do: Do, Ho: Ho, Wo: Wo, cout: cout}, newFinish(bias, alpha)
 	parallelFor(xs[0]*nChunks, c.threads, func(wk, job int) {
@@ -369,9 +370,9 @@ func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 			bufs[wk] = make([]float32, rowsM*ld)
 		}
 		xn := x[n*cin*S : (n+1)*cin*S]
-		taps, pcols := 1, cols
+		widthTaps, pcols := 1, cols
 		if packed {
-			taps, pcols = k, cols+k-1
+			widthTaps, pcols = k, cols+k-1
 		}
 		tmp := bufs[wk][:rowsM*pcols]
 		if packed {
@@ -397,7 +398,7 @@ func (c *CPU) conv3D(y []float32, x []float32, xs Shape5, w []float32, cout, k i
 			}
 		}
 		// Scatter the valid columns into y.
-		scatterDirect(y[n*ys[1]*ys.Spatial():], ys.Spatial(), tmp, pcols, taps, q0, q1, geom, fin)
+		scatterDirect(y[n*ys[1]*ys.Spatial():], ys.Spatial(), tmp, pcols, widthTaps, q0, q1, geom, fin)
 	})
 }
 
