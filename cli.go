@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 )
 
 // parseMixedFlags parses flags that may come before, between or after the
@@ -39,4 +41,18 @@ func parseCommandLine(fs *flag.FlagSet, args []string) (pos []string, code int, 
 		return nil, exitUsage, false
 	}
 	return pos, exitOK, true
+}
+
+// commandError prints err as the failure of the named command and returns
+// exitError: the one format of every command's error line.
+func commandError(stderr io.Writer, command string, err error) int {
+	fmt.Fprintf(stderr, "metascope %s: %v\n", command, err)
+	return exitError
+}
+
+// usageError prints msg, then the command's usage, and returns exitUsage.
+func usageError(fs *flag.FlagSet, stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "metascope %s: %s\n\n", fs.Name(), msg)
+	fs.Usage()
+	return exitUsage
 }

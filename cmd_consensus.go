@@ -55,10 +55,7 @@ func cmdConsensus(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "metascope consensus: %v\n", err)
-		return exitError
-	}
+	fail := func(err error) int { return commandError(stderr, "consensus", err) }
 	cn, err := lesion.ParseConnectivity(*conn)
 	if err != nil {
 		fmt.Fprintf(stderr, "metascope consensus: --conn: %v\n", err)

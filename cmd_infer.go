@@ -36,15 +36,8 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	usageErr := func(msg string) int {
-		fmt.Fprintf(stderr, "metascope infer: %s\n\n", msg)
-		fs.Usage()
-		return exitUsage
-	}
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "metascope infer: %v\n", err)
-		return exitError
-	}
+	usageErr := func(msg string) int { return usageError(fs, stderr, msg) }
+	fail := func(err error) int { return commandError(stderr, "infer", err) }
 	if *segment <= 0 || *segment%6 != 0 || *segment > 300 {
 		return usageErr(fmt.Sprintf("--segment %d: must be a positive multiple of 6, at most 300", *segment))
 	}

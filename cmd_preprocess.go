@@ -44,11 +44,7 @@ func cmdPreprocess(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	usageErr := func(msg string) int {
-		fmt.Fprintf(stderr, "metascope preprocess: %s\n\n", msg)
-		fs.Usage()
-		return exitUsage
-	}
+	usageErr := func(msg string) int { return usageError(fs, stderr, msg) }
 	nFiles := 0
 	for _, s := range volume.Sequences {
 		if *paths[s] != "" {

@@ -59,15 +59,8 @@ func cmdTrain(args []string, stdout, stderr io.Writer) int {
 	} else if err != nil {
 		return exitUsage
 	}
-	usageErr := func(msg string) int {
-		fmt.Fprintf(stderr, "metascope train: %s\n\n", msg)
-		fs.Usage()
-		return exitUsage
-	}
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "metascope train: %v\n", err)
-		return exitError
-	}
+	usageErr := func(msg string) int { return usageError(fs, stderr, msg) }
+	fail := func(err error) int { return commandError(stderr, "train", err) }
 	if fs.NArg() > 0 {
 		return usageErr("unexpected arguments: " + strings.Join(fs.Args(), " "))
 	}
@@ -252,10 +245,7 @@ func (l *trainLine) finish() {
 // calibrateModel sets a model's threshold to the one with the best
 // out-of-fold F1 on its training data, and prints the candidates.
 func calibrateModel(ctx context.Context, modelDir, dataDir string, perFold int, quiet bool, stdout, stderr io.Writer) int {
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "metascope train: %v\n", err)
-		return exitError
-	}
+	fail := func(err error) int { return commandError(stderr, "train", err) }
 	e, err := inference.LoadModel(modelDir)
 	if err != nil {
 		return fail(err)
