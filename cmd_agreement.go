@@ -42,20 +42,17 @@ func cmdAgreement(args []string, stdout, stderr io.Writer) int {
 	}
 	w, err := workspace.Open(*ws)
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope agreement: %v\n", err)
-		return exitError
+		return commandError(stderr, "agreement", err)
 	}
 	ag, err := consensus.Agreement(w, cn)
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope agreement: %v\n", err)
-		return exitError
+		return commandError(stderr, "agreement", err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(agreementJSON(ag)); err != nil {
-			fmt.Fprintf(stderr, "metascope agreement: %v\n", err)
-			return exitError
+			return commandError(stderr, "agreement", err)
 		}
 		return exitOK
 	}

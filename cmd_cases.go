@@ -41,13 +41,11 @@ func cmdCases(args []string, stdout, stderr io.Writer) int {
 	}
 	w, err := workspace.Open(*ws)
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope cases: %v\n", err)
-		return exitError
+		return commandError(stderr, "cases", err)
 	}
 	cases, err := w.Cases()
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope cases: %v\n", err)
-		return exitError
+		return commandError(stderr, "cases", err)
 	}
 	sums := make([]caseSummary, 0, len(cases))
 	for _, c := range cases {
@@ -67,8 +65,7 @@ func cmdCases(args []string, stdout, stderr io.Writer) int {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(sums); err != nil {
-			fmt.Fprintf(stderr, "metascope cases: %v\n", err)
-			return exitError
+			return commandError(stderr, "cases", err)
 		}
 		return exitOK
 	}
@@ -95,8 +92,7 @@ func cmdCases(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Status, readers, s.Consensus, training, strings.Join(s.Sequences, " "))
 	}
 	if err := tw.Flush(); err != nil {
-		fmt.Fprintf(stderr, "metascope cases: %v\n", err)
-		return exitError
+		return commandError(stderr, "cases", err)
 	}
 	return exitOK
 }

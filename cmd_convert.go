@@ -36,8 +36,7 @@ func cmdConvert(args []string, stdout, stderr io.Writer) int {
 	}
 	v, info, err := workspace.LoadSource(workspace.Source{Path: in, SeriesUID: *series})
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope convert: %v\n", err)
-		return exitError
+		return commandError(stderr, "convert", err)
 	}
 	for _, s := range info.Skipped {
 		fmt.Fprintf(stderr, "metascope convert: skipped %s\n", s)
@@ -48,8 +47,7 @@ func cmdConvert(args []string, stdout, stderr io.Writer) int {
 		err = workspace.WriteImage(out, v)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope convert: %v\n", err)
-		return exitError
+		return commandError(stderr, "convert", err)
 	}
 	sp := v.Spacing()
 	fmt.Fprintf(stdout, "wrote %s: %dx%dx%d voxels, %.3gx%.3gx%.3g mm, %s", out, v.Dims[0], v.Dims[1], v.Dims[2], sp[0], sp[1], sp[2], v.Affine.AxisCodes())

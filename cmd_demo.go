@@ -45,20 +45,17 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := app.CheckDisplay(); err != nil {
-		fmt.Fprintf(stderr, "metascope demo: %v\n", err)
-		return exitError
+		return commandError(stderr, "demo", err)
 	}
 	if *dir == "" {
 		if *dir, err = app.DefaultDemoDir(); err != nil {
-			fmt.Fprintf(stderr, "metascope demo: %v\n", err)
-			return exitError
+			return commandError(stderr, "demo", err)
 		}
 	}
 	fmt.Fprintf(stdout, "Metascope demo workspace: %s (not a medical device)\n", *dir)
 	opts := app.Options{Reader: *reader, Demo: &d, CheckpointEvery: guiCheckpoint}
 	if err := app.Run(*dir, opts); err != nil {
-		fmt.Fprintf(stderr, "metascope demo: %v\n", err)
-		return exitError
+		return commandError(stderr, "demo", err)
 	}
 	return exitOK
 }

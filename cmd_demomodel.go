@@ -64,8 +64,7 @@ func cmdDemoModel(args []string, stdout, stderr io.Writer) int {
 	line.finish()
 	bar.finish()
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope demomodel: %v\n", err)
-		return exitError
+		return commandError(stderr, "demomodel", err)
 	}
 	fmt.Fprintf(stdout, "demo model written to %s in %s\n", res.Model, time.Since(began).Round(time.Second))
 	for _, x := range res.Excluded {
@@ -79,8 +78,7 @@ func cmdDemoModel(args []string, stdout, stderr io.Writer) int {
 	}
 	e, err := inference.LoadModel(res.Model)
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope demomodel: %v\n", err)
-		return exitError
+		return commandError(stderr, "demomodel", err)
 	}
 	return printEvaluation(res.Evaluation, e, len(res.TestCases), *md, "", stdout, stderr)
 }

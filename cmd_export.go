@@ -35,13 +35,11 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 	}
 	w, err := workspace.Open(*ws)
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope export: %v\n", err)
-		return exitError
+		return commandError(stderr, "export", err)
 	}
 	rep, err := consensus.Export(w, consensus.ExportOptions{Dir: *out, OriginalSpace: *orig, By: *as})
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope export: %v\n", err)
-		return exitError
+		return commandError(stderr, "export", err)
 	}
 	for _, c := range rep.Cases {
 		fmt.Fprintf(stdout, "%s: %s space, %v voxels, label %d voxels\n", c.Name, c.Space, c.Dims, c.LabelVoxels)

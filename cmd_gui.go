@@ -54,8 +54,7 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err := app.Run(*dir, opts); err != nil {
-		fmt.Fprintf(stderr, "metascope gui: %v\n", err)
-		return exitError
+		return commandError(stderr, "gui", err)
 	}
 	return exitOK
 }

@@ -61,8 +61,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 		w, err = workspace.Open(*ws)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope import: %v\n", err)
-		return exitError
+		return commandError(stderr, "import", err)
 	}
 	req.Progress = func(stage string, done float64) {
 		fmt.Fprintf(stderr, "%3.0f%% %s\n", 100*done, stage)

@@ -114,8 +114,7 @@ func cmdInfo(args []string, stdout, stderr io.Writer) int {
 	path := pos[0]
 	st, err := os.Stat(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope info: %v\n", err)
-		return exitError
+		return commandError(stderr, "info", err)
 	}
 	var out any
 	if st.IsDir() {
@@ -124,14 +123,12 @@ func cmdInfo(args []string, stdout, stderr io.Writer) int {
 		out, err = niftiInfo(path)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope info: %v\n", err)
-		return exitError
+		return commandError(stderr, "info", err)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(out); err != nil {
-		fmt.Fprintf(stderr, "metascope info: %v\n", err)
-		return exitError
+		return commandError(stderr, "info", err)
 	}
 	return exitOK
 }

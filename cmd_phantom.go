@@ -82,8 +82,7 @@ func cmdPhantom(args []string, stdout, stderr io.Writer) int {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "metascope-phantom-*")
 		if err != nil {
-			fmt.Fprintf(stderr, "metascope phantom: %v\n", err)
-			return exitError
+			return commandError(stderr, "phantom", err)
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
@@ -92,8 +91,7 @@ func cmdPhantom(args []string, stdout, stderr io.Writer) int {
 	m, err := phantom.GenerateCohort(context.Background(), o, dir, bar.update)
 	bar.finish()
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope phantom: %v\n", err)
-		return exitError
+		return commandError(stderr, "phantom", err)
 	}
 	if *bias {
 		for _, mc := range m.Cases {
@@ -173,13 +171,11 @@ func phantomToWorkspace(wsDir, dir string, m phantom.Manifest) error {
 func phantomSheet(caseDir, pngPath string, stdout, stderr io.Writer) int {
 	c, err := phantom.ReadCase(caseDir)
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope phantom: %v\n", err)
-		return exitError
+		return commandError(stderr, "phantom", err)
 	}
 	img := phantom.RenderContactSheet(c)
 	if err := atomicfile.Write(pngPath, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
-		fmt.Fprintf(stderr, "metascope phantom: %v\n", err)
-		return exitError
+		return commandError(stderr, "phantom", err)
 	}
 	fmt.Fprintf(stdout, "contact sheet of %s (%d lesions) written to %s\n", caseDir, len(c.Lesions), pngPath)
 	return exitOK

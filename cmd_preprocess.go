@@ -60,13 +60,11 @@ func cmdPreprocess(args []string, stdout, stderr io.Writer) int {
 		}
 		w, err := workspace.Open(*ws)
 		if err != nil {
-			fmt.Fprintf(stderr, "metascope preprocess: %v\n", err)
-			return exitError
+			return commandError(stderr, "preprocess", err)
 		}
 		c, err := w.Case(*caseName)
 		if err != nil {
-			fmt.Fprintf(stderr, "metascope preprocess: %v\n", err)
-			return exitError
+			return commandError(stderr, "preprocess", err)
 		}
 		for _, s := range volume.Sequences {
 			files[s] = c.ImagePath(s)

@@ -148,8 +148,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) int {
 func evalAndPrint(ctx context.Context, e *inference.Ensemble, testDir, md, csvPath string, quiet bool, stdout, stderr io.Writer) int {
 	d, err := training.OpenDataset(testDir)
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope train: %v\n", err)
-		return exitError
+		return commandError(stderr, "train", err)
 	}
 	cases := d.Test
 	if len(cases) == 0 {
@@ -159,8 +158,7 @@ func evalAndPrint(ctx context.Context, e *inference.Ensemble, testDir, md, csvPa
 	ev, err := training.EvaluateEnsemble(ctx, e, cases, lesion.DefaultEvalOptions(), bar.update)
 	bar.finish()
 	if err != nil {
-		fmt.Fprintf(stderr, "metascope train: %v\n", err)
-		return exitError
+		return commandError(stderr, "train", err)
 	}
 	return printEvaluation(ev, e, len(cases), md, csvPath, stdout, stderr)
 }
@@ -169,8 +167,7 @@ func printEvaluation(ev *training.Evaluation, e *inference.Ensemble, n int, md, 
 	t := ev.Table()
 	fmt.Fprintf(stdout, "\nModel %s on %d test cases:\n\n", e.Dir, n)
 	if err := t.WriteMarkdown(stdout); err != nil {
-		fmt.Fprintf(stderr, "metascope train: %v\n", err)
-		return exitError
+		return commandError(stderr, "train", err)
 	}
 	fmt.Fprintln(stdout, "\nSensitivity by lesion size (fused ensemble):")
 	for _, b := range ev.Fused.SensitivityBySize {
@@ -191,8 +188,7 @@ func printEvaluation(ev *training.Evaluation, e *inference.Ensemble, n int, md, 
 			}
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "metascope train: %v\n", err)
-			return exitError
+			return commandError(stderr, "train", err)
 		}
 	}
 	return exitOK
