@@ -85,9 +85,10 @@
 // BenchmarkLayers): the five-fold ensemble over a full 1 mm brain (1.53 M
 // brain voxels; 2.54 TFLOP a fold for the dense method at segment 60) takes
 // 47-49 s (91-96 CPU-s), peak 2.2-2.5 GB; one fold 18 CPU-s. Layers run at
-// 43-61 % of the machine's SGEMM rate per CPU-second, except the first of
-// each pathway (4 input channels, so a shallow product even with the width
-// taps moved into its rows) at 35-38 %. Winograd F(2x2,3x3) over height and width
+// 41-61 % of the machine's SGEMM rate per CPU-second (medians; the first of
+// each pathway, with its 4 input channels the shallowest product even with
+// the width taps moved into its rows, at 41-45 %, and 35-38 % while other
+// machines on the host took memory bandwidth). Winograd F(2x2,3x3) over height and width
 // was tried: a third fewer SGEMM operations, but its four-times-larger
 // transformed input made the SGEMMs memory-bound and each layer about 20 %
 // slower in CPU time than F(2,3) along the width.
