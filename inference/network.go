@@ -169,22 +169,32 @@ type builder[T any] interface {
 	foldBN() bool
 }
 
+// outputBlock checks an input shape xs [N, InChannels, D, H, W] and returns
+// the spatial size of the output block it gives.
+func (n *Network) outputBlock(xs []int) ([3]int, error) {
+	var out [3]int
+	if len(xs) != 5 || xs[1] != n.Config.InChannels {
+		return out, fmt.Errorf("network input shape %v: want [N, %d, S, S, S]", xs, n.Config.InChannels)
+	}
+	geo := n.Geometry()
+	for a := 0; a < 3; a++ {
+		o, err := geo.OutputSize(xs[2+a])
+		if err != nil {
+			return out, fmt.Errorf("network input shape %v: %w", xs, err)
+		}
+		out[a] = o
+	}
+	return out, nil
+}
+
 // wire is the network's one definition. mask, when not nil, returns the
 // dropout mask node for FC layer i with the given shape (training only).
 func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, shape []int) T) (T, error) {
 	var zero T
 	cfg, geo := n.Config, n.Geometry()
-	xs := b.shape(x)
-	if len(xs) != 5 || xs[1] != cfg.InChannels {
-		return zero, fmt.Errorf("network input shape %v: want [N, %d, S, S, S]", xs, cfg.InChannels)
-	}
-	var out [3]int
-	for a := 0; a < 3; a++ {
-		o, err := geo.OutputSize(xs[2+a])
-		if err != nil {
-			return zero, fmt.Errorf("network input shape %v: %w", xs, err)
-		}
-		out[a] = o
+	out, err := n.outputBlock(b.shape(x))
+	if err != nil {
+		return zero, err
 	}
 	residual := map[int]bool{}
 	for _, r := range cfg.Residual {
@@ -228,7 +238,6 @@ func wire[T any](n *Network, b builder[T], x T, train bool, mask func(i int, sha
 		}
 		return h, nil
 	}
-	var err error
 	h := x
 	// then applies f to v and releases v (a tensor of the network's own,
 	// never x).
@@ -504,17 +513,9 @@ func (n *Network) forwardRows(x *nn.Tensor, want []bool, buf *buffers) (*nn.Tens
 	if want == nil {
 		return wire[*nn.Tensor](n, direct{free: &buf.free}, x, false, nil)
 	}
-	geo := n.Geometry()
-	if len(x.Shape) != 5 {
-		return nil, fmt.Errorf("network input shape %v: want [N, %d, S, S, S]", x.Shape, n.Config.InChannels)
-	}
-	var out [3]int
-	for a := 0; a < 3; a++ {
-		o, err := geo.OutputSize(x.Shape[2+a])
-		if err != nil {
-			return nil, fmt.Errorf("network input shape %v: %w", x.Shape, err)
-		}
-		out[a] = o
+	out, err := n.outputBlock(x.Shape)
+	if err != nil {
+		return nil, err
 	}
 	if len(want) != out[0]*out[1] {
 		return nil, fmt.Errorf("%d wanted rows for an output of %d x %d rows", len(want), out[0], out[1])
