@@ -3,12 +3,9 @@ package inference
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 
+	"metascope/internal/procstat"
 	"metascope/internal/testdata"
 	"metascope/volume"
 	"metascope/volume/nifti"
@@ -42,22 +39,6 @@ func mniBrain(tb testing.TB) ([]*volume.Volume, *volume.Label) {
 	return []*volume.Volume{z, z, z, z}, m
 }
 
-// peakRSS is the process's peak resident memory in bytes (Linux), or 0.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			f := strings.Fields(l)
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
-
 // BenchmarkBrain runs one fold of the default network over a full 1 mm
 // brain and reports seconds per fold, the 5-fold ensemble's time per case,
 // and the process's peak memory. Run one segment size per process for a
@@ -68,7 +49,7 @@ func BenchmarkBrain(b *testing.B) {
 	n, _ := NewNetwork(DefaultConfig(), 1, nil)
 	for _, seg := range []int{48, 60, 72, 96} {
 		b.Run(fmt.Sprintf("seg=%d", seg), func(b *testing.B) {
-			cpu0 := cpuSeconds()
+			cpu0 := procstat.CPUSeconds()
 			for i := 0; i < b.N; i++ {
 				if _, err := PredictProb(context.Background(), n, in, mask, seg, nil); err != nil {
 					b.Fatal(err)
@@ -78,9 +59,11 @@ func BenchmarkBrain(b *testing.B) {
 			b.ReportMetric(s, "s/fold")
 			// CPU seconds do not depend on what else the machine runs:
 			// with two free cores the wall time is about half of them.
-			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/fold")
+			b.ReportMetric((procstat.CPUSeconds()-cpu0)/float64(b.N), "cpu-s/fold")
 			b.ReportMetric(5*s, "s/case-5folds")
-			b.ReportMetric(peakRSS()/(1<<20), "MB-peak-RSS")
+			if mb, ok := procstat.PeakRSSMB(); ok {
+				b.ReportMetric(mb, "MB-peak-RSS")
+			}
 			blocks, _ := Plan(mask, seg, n.Geometry())
 			var flops float64
 			for _, bl := range blocks {
@@ -92,15 +75,6 @@ func BenchmarkBrain(b *testing.B) {
 			b.ReportMetric(float64(box)/s, "voxels/s")
 		})
 	}
-}
-
-// cpuSeconds is the process's user+system CPU time.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
 
 // BenchmarkEnsemble runs five folds of the default network over the full
@@ -118,15 +92,17 @@ func BenchmarkEnsemble(b *testing.B) {
 	}
 	for _, atOnce := range []int{1, 2} {
 		b.Run(fmt.Sprintf("atOnce=%d", atOnce), func(b *testing.B) {
-			cpu0 := cpuSeconds()
+			cpu0 := procstat.CPUSeconds()
 			for i := 0; i < b.N; i++ {
 				if _, err := predictFolds(context.Background(), folds, in, mask, DefaultSegment, atOnce, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/case")
-			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/case")
-			b.ReportMetric(peakRSS()/(1<<20), "MB-peak-RSS")
+			b.ReportMetric((procstat.CPUSeconds()-cpu0)/float64(b.N), "cpu-s/case")
+			if mb, ok := procstat.PeakRSSMB(); ok {
+				b.ReportMetric(mb, "MB-peak-RSS")
+			}
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"metascope/inference/kernels"
+	"metascope/internal/procstat"
 )
 
 // sgemmRate is the machine's SGEMM rate per CPU-second (1024^3, one
@@ -17,9 +18,9 @@ func sgemmRate(g kernels.Gemm) float64 {
 	c := make([]float32, n*n)
 	best := 0.0
 	for range 3 {
-		cpu0 := cpuSeconds()
+		cpu0 := procstat.CPUSeconds()
 		g.Sgemm(false, false, n, n, n, 1, a.Data, n, bm.Data, n, 0, c, n)
-		best = max(best, 2*n*n*n/(cpuSeconds()-cpu0)/1e9)
+		best = max(best, 2*n*n*n/(procstat.CPUSeconds()-cpu0)/1e9)
 	}
 	return best
 }
@@ -50,12 +51,12 @@ func BenchmarkLayers(b *testing.B) {
 			// machine's speed drifts by 10 % and more between minutes.
 			ref := sgemmRate(n.Backend.Gemm())
 			b.ResetTimer()
-			cpu0 := cpuSeconds()
+			cpu0 := procstat.CPUSeconds()
 			for i := 0; i < b.N; i++ {
 				fused.Conv3DPReLU(y, x.Data, xs, w.Data, ys[1], k, bias.Data, l.Alpha.Data)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			rate := flops * float64(b.N) / (cpuSeconds() - cpu0) / 1e9
+			rate := flops * float64(b.N) / (procstat.CPUSeconds() - cpu0) / 1e9
 			b.ReportMetric(rate, "GFLOP/cpu-s")
 			b.ReportMetric(100*rate/ref, "%-of-SGEMM")
 		})
@@ -84,14 +85,14 @@ func BenchmarkSegment(b *testing.B) {
 			in, _ := n.Geometry().InputSize(out)
 			x := randInput(rand.New(rand.NewPCG(1, 2)), 1, 4, in, in, in)
 			b.ResetTimer()
-			cpu0 := cpuSeconds()
+			cpu0 := procstat.CPUSeconds()
 			for i := 0; i < b.N; i++ {
 				if _, err := n.Forward(x); err != nil {
 					b.Fatal(err)
 				}
 			}
 			s := b.Elapsed().Seconds()
-			cpu := (cpuSeconds() - cpu0) / float64(b.N)
+			cpu := (procstat.CPUSeconds() - cpu0) / float64(b.N)
 			flops := n.FLOPs([3]int{out, out, out})
 			b.ReportMetric(float64(out*out*out*b.N)/s, "voxels/s")
 			b.ReportMetric(flops*float64(b.N)/s/1e9, "GFLOP/s")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"metascope/internal/procstat"
 	"metascope/lesion"
 	"metascope/phantom"
 	"metascope/preprocess/internal/imgops"
@@ -19,7 +20,7 @@ import (
 func BenchmarkPipeline(b *testing.B) {
 	in, truth := mniCase(b, 1, 5)
 	b.ResetTimer()
-	cpu0 := ptest.CPUSeconds()
+	cpu0 := procstat.CPUSeconds()
 	var res *Result
 	var err error
 	for i := 0; i < b.N; i++ {
@@ -28,7 +29,7 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric((ptest.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/case")
+	b.ReportMetric((procstat.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/case")
 	for _, t := range res.Timings {
 		b.Logf("%-16s %6.2f s", t.Step, t.Seconds)
 	}
@@ -60,7 +61,7 @@ func BenchmarkPipelinePhantom(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu0 := ptest.CPUSeconds()
+	cpu0 := procstat.CPUSeconds()
 	var res *Result
 	for i := 0; i < b.N; i++ {
 		if res, err = Run(context.Background(), Inputs{Images: c.Images}, DefaultOptions(), nil); err != nil {
@@ -70,7 +71,7 @@ func BenchmarkPipelinePhantom(b *testing.B) {
 	b.StopTimer()
 	// CPU seconds are what the machine's other users cannot take away:
 	// wall time on a shared 2-core machine varies with their load.
-	b.ReportMetric((ptest.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/case")
+	b.ReportMetric((procstat.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/case")
 	for _, t := range res.Timings {
 		b.Logf("%-16s %6.2f s", t.Step, t.Seconds)
 	}

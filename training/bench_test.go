@@ -2,15 +2,13 @@ package training
 
 import (
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
 
 	"metascope/inference"
 	"metascope/inference/nn"
+	"metascope/internal/procstat"
 )
 
 // benchStep times one optimiser step (forward, Dice loss, backward,
@@ -76,24 +74,9 @@ func benchStep(b *testing.B, cfg inference.Config, patch, batchSize int) {
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/step")
 	b.ReportMetric(live()-first, "live-growth-MB")
 	b.ReportMetric(tapeMB, "tape-live-MB")
-	if hwm, ok := peakRSS(); ok {
+	if hwm, ok := procstat.PeakRSSMB(); ok {
 		b.ReportMetric(hwm, "peak-rss-MB")
 	}
-}
-
-// peakRSS reads the process's peak resident set (VmHWM) on Linux.
-func peakRSS() (float64, bool) {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, err := strconv.ParseFloat(f[1], 64)
-			return kb / 1024, err == nil
-		}
-	}
-	return 0, false
 }
 
 func BenchmarkTrainStepTiny(b *testing.B) { benchStep(b, NetworkConfig(Tiny), 9, 10) }

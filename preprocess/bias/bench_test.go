@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"metascope/internal/procstat"
 	"metascope/preprocess/internal/ptest"
 )
 
@@ -16,7 +17,7 @@ func BenchmarkCorrectMNI(b *testing.B) {
 	wm := ptest.WhiteMatter(clean)
 	bad := ptest.Multiply(clean, ptest.BiasField(clean.Grid, 0.35))
 	b.ResetTimer()
-	cpu0 := ptest.CPUSeconds()
+	cpu0 := procstat.CPUSeconds()
 	var res *Result
 	var err error
 	for i := 0; i < b.N; i++ {
@@ -25,7 +26,7 @@ func BenchmarkCorrectMNI(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric((ptest.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/op")
+	b.ReportMetric((procstat.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/op")
 	b.ReportMetric(ptest.CV(clean, wm), "cv_clean")
 	b.ReportMetric(ptest.CV(bad, wm), "cv_corrupt")
 	b.ReportMetric(ptest.CV(res.Corrected, wm), "cv_after")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"metascope/internal/procstat"
 	"metascope/preprocess/internal/imgops"
 	"metascope/preprocess/internal/ptest"
 	"metascope/volume"
@@ -24,7 +25,7 @@ func BenchmarkRegisterMNI(b *testing.B) {
 	truth := volume.RigidTransform([3]float64{deg(8), deg(5), 0}, [3]float64{6, -4, 5}, c)
 	moving := ptest.Invert(ptest.Misaligned(fixed, truth, fixed.Spacing()))
 	b.ResetTimer()
-	cpu0 := ptest.CPUSeconds()
+	cpu0 := procstat.CPUSeconds()
 	var res *Result
 	for i := 0; i < b.N; i++ {
 		res, err = Register(context.Background(), fixed, moving, nil, DefaultOptions(), nil)
@@ -33,7 +34,7 @@ func BenchmarkRegisterMNI(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric((ptest.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/op")
+	b.ReportMetric((procstat.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/op")
 	got := res.Transform.Matrix()
 	b.ReportMetric(MeanDisplacement(got, truth, pts), "mm_err")
 	b.ReportMetric(RotationAngleDeg(got, truth), "deg_err")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"metascope/internal/procstat"
 	"metascope/preprocess/internal/imgops"
 	"metascope/preprocess/internal/ptest"
 )
@@ -56,7 +57,7 @@ func itoa(i int) string {
 func BenchmarkStripMNI(b *testing.B) {
 	v := ptest.MNI(b)
 	var cm3 float64
-	cpu0 := ptest.CPUSeconds()
+	cpu0 := procstat.CPUSeconds()
 	for i := 0; i < b.N; i++ {
 		m, err := Strip(context.Background(), Images{T1: v}, DefaultOptions(), nil)
 		if err != nil {
@@ -64,7 +65,7 @@ func BenchmarkStripMNI(b *testing.B) {
 		}
 		cm3 = m.VolumeCM3()
 	}
-	b.ReportMetric((ptest.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/op")
+	b.ReportMetric((procstat.CPUSeconds()-cpu0)/float64(b.N), "cpu_s/op")
 	b.ReportMetric(cm3, "brain_cm3")
 	b.ReportMetric(float64(v.Len())*float64(b.N)/b.Elapsed().Seconds(), "voxels/s")
 }
