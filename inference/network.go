@@ -323,10 +323,11 @@ type buffers struct{ free [][]float32 }
 // low-resolution pathway (low marks its tensors, from the AvgPool to the
 // Upsample) is cheap and computed whole.
 type rowWant struct {
-	out    [3]int
-	want   []bool
-	low    map[*nn.Tensor]bool
-	margin map[int][]bool
+	out  [3]int
+	want []bool
+	low  map[*nn.Tensor]bool
+	// byMargin caches the dilated row sets by margin.
+	byMargin map[int][]bool
 }
 
 // track records whether out, made by f from in, belongs to the
@@ -360,11 +361,11 @@ func (d direct) wantFor(x *nn.Tensor, ys []int) []bool {
 			return nil
 		}
 	}
-	if w, ok := r.margin[m]; ok {
+	if w, ok := r.byMargin[m]; ok {
 		return w
 	}
 	w := dilateRows(r.want, r.out[0], r.out[1], m)
-	r.margin[m] = w
+	r.byMargin[m] = w
 	return w
 }
 
@@ -520,7 +521,7 @@ func (n *Network) forwardRows(x *nn.Tensor, want []bool, buf *buffers) (*nn.Tens
 	if len(want) != out[0]*out[1] {
 		return nil, fmt.Errorf("%d wanted rows for an output of %d x %d rows", len(want), out[0], out[1])
 	}
-	rows := &rowWant{out: out, want: want, low: map[*nn.Tensor]bool{}, margin: map[int][]bool{}}
+	rows := &rowWant{out: out, want: want, low: map[*nn.Tensor]bool{}, byMargin: map[int][]bool{}}
 	return wire[*nn.Tensor](n, direct{free: &buf.free, rows: rows}, x, false, nil)
 }
 
